@@ -1,0 +1,86 @@
+"""The one document model every reader produces and every extractor reads.
+
+A Document is the report's content in reading order: paragraphs of text and tables. A table
+is a list of rows; each row holds only the cells that *start* in it (a cell spanning rows or
+columns appears once, with its spans), which is also how text dumps of Word files print
+them. Every cell and paragraph keeps where it came from, so a field's provenance is one hop.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Source = Literal["native", "ocr"]
+
+
+class Provenance(BaseModel):
+    page: int | None = None  # 1-based; None where the format has no pages
+    bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in PDF points
+    source: Source = "native"
+    score: float | None = None  # recognition confidence where OCR read it
+
+
+class Cell(BaseModel):
+    text: str
+    row: int  # position in the table's grid, 0-based
+    col: int
+    rowspan: int = 1
+    colspan: int = 1
+    prov: Provenance = Field(default_factory=Provenance)
+
+
+class Table(BaseModel):
+    id: str  # "t3": the table's order in the document
+    rows: list[list[Cell]]
+    prov: Provenance = Field(default_factory=Provenance)
+
+    def row_texts(self) -> list[list[str]]:
+        return [[c.text for c in row] for row in self.rows]
+
+
+class Paragraph(BaseModel):
+    text: str
+    prov: Provenance = Field(default_factory=Provenance)
+
+
+class Block(BaseModel):
+    """One item of the reading order: exactly one of paragraph or table is set."""
+    paragraph: Paragraph | None = None
+    table: Table | None = None
+
+
+class Document(BaseModel):
+    path: str
+    format: str  # txt, html, docx, pdf, doc, wps, ...
+    blocks: list[Block] = Field(default_factory=list)
+    pages: int | None = None
+
+    def paragraphs(self) -> list[Paragraph]:
+        return [b.paragraph for b in self.blocks if b.paragraph is not None]
+
+    def tables(self) -> list[Table]:
+        return [b.table for b in self.blocks if b.table is not None]
+
+
+class DocumentBuilder:
+    """Collects blocks in reading order and numbers the tables."""
+
+    def __init__(self, path: str, fmt: str):
+        self.doc = Document(path=path, format=fmt)
+        self._tables = 0
+
+    def paragraph(self, text: str, prov: Provenance | None = None) -> None:
+        text = text.strip()
+        if text:
+            self.doc.blocks.append(Block(paragraph=Paragraph(text=text, prov=prov or Provenance())))
+
+    def table(self, rows: list[list[Cell]], prov: Provenance | None = None) -> Table | None:
+        rows = [r for r in rows if r]
+        if not rows:
+            return None
+        table = Table(id=f"t{self._tables}", rows=rows, prov=prov or Provenance())
+        self._tables += 1
+        self.doc.blocks.append(Block(table=table))
+        return table

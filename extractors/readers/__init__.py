@@ -1,0 +1,40 @@
+"""Readers: one per format, each turning a file into the one Document model.
+
+`read(path)` picks the reader from the file's bytes, not its name, since portals serve
+PDFs named .doc and HTML named .pdf.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..document import Document
+from ..errors import ReadError
+from .sniff import sniff_format
+
+MAX_BYTES = int(os.environ.get("NIANBAO_MAX_BYTES", 200 * 1024 * 1024))
+
+
+def read(path: str | os.PathLike) -> Document:
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise ReadError("empty", f"{path.name}: the file is empty")
+    if size > MAX_BYTES:
+        raise ReadError("too_large", f"{path.name}: {size} bytes is over the {MAX_BYTES}-byte limit "
+                        "(set NIANBAO_MAX_BYTES to raise it)")
+    fmt = sniff_format(path)
+    if fmt == "txt":
+        from .text_dump import read_text_dump as reader
+    elif fmt == "html":
+        from .html import read_html as reader
+    elif fmt == "docx":
+        from .docx import read_docx as reader
+    elif fmt == "pdf":
+        from .pdf import read_pdf as reader
+    elif fmt in ("doc", "wps", "rtf", "odt"):
+        from .office import read_office as reader
+    else:
+        raise ReadError("unsupported", f"{path.name}: unsupported file type ({fmt})")
+    return reader(path)

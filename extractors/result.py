@@ -1,0 +1,62 @@
+"""What extraction produces for one document: fields with confidence and provenance, rule
+results with blame, and the review queue. This is the per-document JSON of `nianbao extract`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Value = int | float | str | None
+
+
+class FieldProvenance(BaseModel):
+    """Where a value came from: a table cell, a span of prose, or nowhere (absent)."""
+    method: Literal["table", "prose", "title", "absent", "llm"]
+    table: str | None = None  # table id in the Document
+    row: int | None = None
+    col: int | None = None
+    raw: str | None = None  # the text as printed
+    label: str | None = None  # the row label that was matched
+    page: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    source: Literal["native", "ocr"] = "native"
+    note: str | None = None
+
+
+class Reading(BaseModel):
+    """One field as an extractor read it."""
+    key: str
+    value: Value = None
+    confidence: float = 0.0
+    prov: FieldProvenance
+
+
+class RuleResult(BaseModel):
+    rule: str  # R1..R6, X1
+    scope: str  # "column natural", "row granted", "group review", "field active.fees.change"
+    status: Literal["pass", "fail"]
+    blame: Literal["source", "extraction"] | None = None  # set on failures only
+    fields: list[str]
+    detail: str = ""  # e.g. "7 + 0 ≠ 6 + 0"
+
+
+class ReviewItem(BaseModel):
+    field: str
+    reason: str
+
+
+class DocumentResult(BaseModel):
+    document: str  # file name
+    sha256: str
+    status: Literal["ok", "not_a_report", "error"] = "ok"
+    error: str | None = None
+    error_code: str | None = None
+    format: str | None = None
+    extractor_version: str
+    template: Literal["2019", "2021"] | None = None
+    fields: dict[str, Value] = Field(default_factory=dict)
+    confidence: dict[str, float] = Field(default_factory=dict)
+    provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
+    review: list[ReviewItem] = Field(default_factory=list)
+    rules: list[RuleResult] = Field(default_factory=list)
