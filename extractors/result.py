@@ -30,6 +30,15 @@ class Reading(BaseModel):
     value: Value = None
     confidence: float = 0.0
     prov: FieldProvenance
+    stated: int | None = None  # this year's count printed beside a change, e.g. 252 of 252（减18）
+
+
+class ProseFigure(BaseModel):
+    """A figure the report's prose states for the sum of some table fields (rule X1)."""
+    fields: tuple[str, ...]  # summed to compare with the prose
+    value: int
+    text: str  # the phrase as printed
+    related: tuple[str, ...] = ()  # also named by the phrase, reported with a failure
 
 
 class RuleResult(BaseModel):

@@ -1,0 +1,25 @@
+# The two entry points of the README: `make demo` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup system-deps demo test
+
+$(BIN)/nianbao: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
+
+setup: system-deps $(BIN)/nianbao
+
+# The main job on the bundled reports, no configuration: extract, check, flag, then score
+# against the gold labels.
+demo: setup
+	$(BIN)/nianbao extract eval/seeds --out out/seeds
+	$(BIN)/nianbao eval --gold eval/gold --pred out/seeds
+
+test: setup
+	$(BIN)/pytest

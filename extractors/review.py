@@ -1,0 +1,39 @@
+"""The review queue: every field a person should look at, with a reason they understand.
+
+A field goes to review when its reading is in doubt (confidence below the threshold) or
+when it takes part in a failed rule. A failure blamed on extraction also lowers the
+confidence of the fields involved, since one of them is probably misread.
+"""
+
+from __future__ import annotations
+
+from .result import Reading, ReviewItem, RuleResult
+from .rules import TRUSTED
+
+DOUBT_FROM_RULE = 0.5
+
+
+def apply_rule_doubt(readings: dict[str, Reading], rules: list[RuleResult]) -> None:
+    for rule in rules:
+        if rule.status == "fail" and rule.blame == "extraction":
+            for key in rule.fields:
+                if key in readings:
+                    readings[key].confidence = min(readings[key].confidence, DOUBT_FROM_RULE)
+
+
+def build_review(readings: dict[str, Reading], rules: list[RuleResult]) -> list[ReviewItem]:
+    reasons: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.status != "fail":
+            continue
+        why = ("the report itself prints figures that disagree (source error)"
+               if rule.blame == "source" else "a reading involved is in doubt (extraction)")
+        for key in rule.fields:
+            reasons.setdefault(key, []).append(f"{rule.rule} fails for {rule.scope}: {rule.detail}; {why}")
+    for key, reading in readings.items():
+        if reading.confidence < TRUSTED and key not in reasons:
+            note = reading.prov.note or f"read by {reading.prov.method} with low confidence"
+            reasons[key] = [f"{note} (confidence {reading.confidence:.2f})"]
+    order = list(readings)
+    return [ReviewItem(field=k, reason="; ".join(v))
+            for k, v in sorted(reasons.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0)]

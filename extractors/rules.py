@@ -1,0 +1,111 @@
+"""The template's accounting rules (勾稽关系) R1–R6 and X1, over readings from any extractor.
+
+Each failure carries a blame: `source` when every cell involved was read cleanly, so the
+report itself prints figures that disagree (a finding users want, never "fixed");
+`extraction` when some involved reading is in doubt, so the failure may be ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .result import ProseFigure, Reading, RuleResult
+from .standard_model import (APPEAL_GROUPS, APPEAL_PARTS, APPLICANT_COLUMNS, APPLICANTS,
+                             CHANGE_KEYS, MONEY_KEYS, REQUEST_ROWS, RESULT_ROWS, is_numeric_key)
+
+TRUSTED = 0.7  # below this a reading is in doubt (the review threshold too)
+
+
+def check_rules(readings: dict[str, Reading], template: str,
+                prose: Iterable[ProseFigure] = ()) -> list[RuleResult]:
+    results: list[RuleResult] = []
+    add = _Checker(readings, results)
+    rows = REQUEST_ROWS[template]
+    for c in APPLICANT_COLUMNS:
+        add.equation("R1", f"column {c}",
+                     [f"requests.new.{c}", f"requests.carried.{c}"],
+                     [f"requests.total.{c}", f"requests.carry_forward.{c}"])
+    for c in APPLICANT_COLUMNS:
+        add.equation("R2", f"column {c}", [f"requests.total.{c}"],
+                     [f"requests.{r}.{c}" for r in RESULT_ROWS[template]])
+    for r in rows:
+        add.equation("R3", f"row {r}", [f"requests.{r}.total"],
+                     [f"requests.{r}.{c}" for c in APPLICANTS])
+    for g in APPEAL_GROUPS:
+        add.equation("R4", f"group {g}", [f"{g}.total"], [f"{g}.{p}" for p in APPEAL_PARTS])
+    if template == "2019":
+        for item in ("licensing", "other_services", "penalty", "coercion", "fees"):
+            change = readings.get(f"active.{item}.change")
+            if change is not None and change.stated is not None:
+                add.stated_count(item, change)
+    add.non_negative()
+    for figure in prose:
+        add.prose(figure)
+    return results
+
+
+class _Checker:
+    def __init__(self, readings: dict[str, Reading], results: list[RuleResult]):
+        self.readings = readings
+        self.results = results
+
+    def _value(self, key: str) -> float:
+        reading = self.readings.get(key)
+        value = reading.value if reading else None
+        return value if isinstance(value, (int, float)) else 0  # null counts as 0 in a sum
+
+    def _stated(self, keys: list[str]) -> bool:
+        return any(self.readings.get(k) is not None and self.readings[k].value is not None for k in keys)
+
+    def _blame(self, keys: list[str]) -> str:
+        doubtful = [k for k in keys if k in self.readings and self.readings[k].confidence < TRUSTED]
+        return "extraction" if doubtful else "source"
+
+    def _add(self, rule: str, scope: str, ok: bool, keys: list[str], detail: str) -> None:
+        self.results.append(RuleResult(rule=rule, scope=scope, status="pass" if ok else "fail",
+                                       blame=None if ok else self._blame(keys), fields=keys,
+                                       detail=detail))
+
+    def _fmt(self, keys: list[str]) -> str:
+        return " + ".join(_num(self._value(k)) for k in keys)
+
+    def equation(self, rule: str, scope: str, left: list[str], right: list[str]) -> None:
+        keys = left + right
+        if not self._stated(keys):
+            return  # a table the report does not print has nothing to check
+        lhs, rhs = sum(self._value(k) for k in left), sum(self._value(k) for k in right)
+        ok = lhs == rhs
+        self._add(rule, scope, ok, keys, f"{self._fmt(left)} {'=' if ok else '≠'} {self._fmt(right)}")
+
+    def stated_count(self, item: str, change: Reading) -> None:
+        prev_key = f"active.{item}.prev"
+        prev = self._value(prev_key)
+        ok = prev + change.value == change.stated
+        self._add("R5", f"item {item}", ok, [prev_key, change.key],
+                  f"{_num(prev)} + ({change.value}) {'=' if ok else '≠'} {change.stated} (printed)")
+
+    def non_negative(self) -> None:
+        bad = []
+        for key, reading in self.readings.items():
+            if not is_numeric_key(key) or key in CHANGE_KEYS or reading.value is None:
+                continue
+            value = reading.value
+            integral = key in MONEY_KEYS or float(value).is_integer()
+            if value < 0 or not integral:
+                bad.append(key)
+                self._add("R6", f"field {key}", False, [key], f"{_num(value)} is not a non-negative count")
+        if not bad:
+            self._add("R6", "all counts", True, [], "every count is a non-negative integer")
+
+    def prose(self, figure: ProseFigure) -> None:
+        keys = list(figure.fields)
+        if not self._stated(keys):
+            return
+        table = sum(self._value(k) for k in keys)
+        ok = table == figure.value
+        self._add("X1", f"prose “{figure.text}”", ok, keys + list(figure.related),
+                  f"prose says {figure.value}, table {'=' if ok else 'says'} {_num(table)}")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

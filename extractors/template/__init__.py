@@ -1,0 +1,104 @@
+"""The template extractor: a Document in, every field of the standard model out, each with
+a confidence and its provenance. Tables are found by their labels, never by position."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..document import Document, Table
+from ..errors import NotAReport
+from ..result import FieldProvenance, ProseFigure, Reading
+from ..standard_model import TEXT_KEYS, field_keys, section_of
+from .active_table import is_active_table, read_active
+from .appeals_table import is_appeals_table, read_appeals
+from .meta import detect_template, title_info, year_from_text
+from .prose import prose_figures
+from .requests_table import is_requests_table, read_requests
+from .rows import CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, absent_reading
+from .sections import Section, section_text, split_sections
+
+_TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
+_REPORT_WORDS = re.compile(r"政府信息公开.{0,6}(年度报告|年报)")
+
+
+@dataclass
+class Extraction:
+    template: str
+    readings: dict[str, Reading]
+    prose: list[ProseFigure] = field(default_factory=list)
+
+
+def extract_fields(doc: Document) -> Extraction:
+    preamble, sections = split_sections(doc)
+    tables = doc.tables()
+    found = {
+        "requests": [t for t in tables if is_requests_table(t)],
+        "appeals": [t for t in tables if is_appeals_table(t)],
+    }
+    found["appeals"] = [t for t in found["appeals"] if t not in found["requests"]]
+    found["active"] = [t for t in tables if is_active_table(t)
+                       and t not in found["requests"] and t not in found["appeals"]]
+    paragraphs = [p.text for p in doc.paragraphs()]
+    if not any(found.values()) and not any(_REPORT_WORDS.search(p) for p in paragraphs[:30]):
+        raise NotAReport(f"{doc.path}: no table of the 年度报告 template and no 政府信息公开工作年度报告 "
+                         "title; not an annual information-disclosure report")
+
+    agency, year = title_info(preamble, doc.blocks)
+    year_source = "title"
+    if year is None:
+        year, year_source = year_from_text(paragraphs), "text"
+    template, template_from_tables = detect_template(
+        found["requests"] + found["active"] + found["appeals"], year)
+
+    readings: dict[str, Reading] = {}
+    readings.update(read_active(found["active"], template))
+    readings.update(read_requests(found["requests"], template, grid_reliable=doc.format != "txt"))
+    readings.update(read_appeals(found["appeals"]))
+    _fill_missing(readings, template, found, sections)
+
+    readings["meta.agency"] = _meta("meta.agency", agency, 0.9 if agency else 0.5,
+                                    None if agency else "no agency named in the title")
+    readings["meta.year"] = _meta("meta.year", year,
+                                  0.99 if year_source == "title" and year else 0.8 if year else 0.2,
+                                  None if year_source == "title" else "year not in the title; "
+                                  "taken from the statistics period or the text")
+    readings["meta.template"] = _meta("meta.template", template, 0.99 if template_from_tables else 0.6,
+                                      None if template_from_tables else "template version inferred "
+                                      "from the year: no template table header was recognised")
+    by_key = {s.key: s for s in sections if s.key}
+    for key in TEXT_KEYS:
+        section = by_key.get(key.split(".", 1)[1])
+        text = section_text(section) if section else None
+        readings[key] = Reading(
+            key=key, value=text, confidence=0.9 if text else 0.5,
+            prov=FieldProvenance(method="prose" if text else "absent", label=section.heading if section else None,
+                                 note=None if text else "section not found or empty"))
+    return Extraction(template, readings, prose_figures(paragraphs, template))
+
+
+def _meta(key: str, value, confidence: float, note: str | None) -> Reading:
+    return Reading(key=key, value=value, confidence=confidence,
+                   prov=FieldProvenance(method="title" if value is not None else "absent", note=note))
+
+
+def _fill_missing(readings: dict[str, Reading], template: str, found: dict[str, list[Table]],
+                  sections: list[Section]) -> None:
+    for key in field_keys(template):
+        section = section_of(key)
+        if section not in _TABLE_NAMES or key in readings:
+            continue
+        name = _TABLE_NAMES[section]
+        if found[section]:
+            readings[key] = absent_reading(key, CONF_ROW_MISSING, f"not found in table {name}")
+        elif _section_is_empty(sections, section):
+            readings[key] = absent_reading(key, CONF_TABLE_ABSENT,
+                                           f"the report prints no table {name}: its section is empty")
+        else:
+            readings[key] = absent_reading(key, CONF_TABLE_NOT_FOUND,
+                                           f"table {name} not found (a picture, or a layout not read)")
+
+
+def _section_is_empty(sections: list[Section], key: str) -> bool:
+    matches = [s for s in sections if s.key == key]
+    return bool(matches) and all(not s.blocks and not s.inline_text for s in matches)

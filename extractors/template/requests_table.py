@@ -1,0 +1,119 @@
+"""Table 三: 收到和处理政府信息公开申请情况 → `requests.<row>.<column>`."""
+
+from __future__ import annotations
+
+import re
+
+from ..document import Cell, Table
+from ..result import Reading
+from ..standard_model import APPLICANT_COLUMNS, REQUEST_ROWS
+from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
+from .rows import (CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading, split_row,
+                   table_rows)
+
+N = len(APPLICANT_COLUMNS)
+_GROUP = re.compile(r"^[(（]([一二三四五六七])[)）]")
+_HEADER_WORDS = {"自然人": "natural", "商业企业": "commercial", "科研机构": "research",
+                 "社会公益组织": "social", "法律服务机构": "legal", "其他": "other", "总计": "total"}
+
+
+def is_requests_table(table: Table) -> bool:
+    hits = {m.key for rv in table_rows(table) if len(rv.values) >= 3
+            for m in [match_label(rv.label, REQUEST_ROW_PATTERNS)] if m and m.exact}
+    return len(hits) >= 4 or bool(hits & {"new", "granted", "carry_forward"}) and len(hits) >= 2
+
+
+def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> dict[str, Reading]:
+    """Read every row of the 三 table(s); a table split across pages arrives as several."""
+    readings: dict[str, Reading] = {}
+    group = ""
+    for table in tables:
+        header_cols = _header_columns(table) if grid_reliable else {}
+        for row in table.rows:
+            rv = split_row(table, row)
+            for cell in rv.labels:
+                g = _GROUP.match(normalize(cell.text).replace("(", "（").replace(")", "）"))
+                if g:
+                    group = g.group(1)
+            if not rv.values or not rv.labels:
+                continue
+            key, exact = _row_key(rv, group, template)
+            if key is None or any(k.startswith(f"requests.{key}.") for k in readings):
+                continue
+            readings.update(_row_readings(key, exact, rv, header_cols))
+    return readings
+
+
+def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
+    bare = strip_numbering(normalize(rv.labels[-1].text))
+    if bare in ("其他", "其它") and group == "六":
+        return ("other" if template == "2019" else "other_misc"), True
+    match = match_label(rv.label, REQUEST_ROW_PATTERNS)
+    if match is None:
+        return None, False
+    key = match.key
+    if key == "other" and template == "2021":
+        key = "other_misc"
+    if key.startswith("other_") and template == "2019":
+        return None, False
+    if key == "total" and group not in ("七", ""):
+        # 总计 under another group is that group's subtotal row, which the template lacks.
+        return None, False
+    return key, match.exact
+
+
+def _row_readings(key: str, exact: bool, rv: RowView,
+                  header_cols: dict[int, str]) -> dict[str, Reading]:
+    cells = rv.values
+    note = None
+    confidence_cap = 1.0
+    if len(cells) > N:
+        repaired = _rejoin_split_number(cells)
+        if repaired is not None:
+            cells, note, confidence_cap = repaired, "a number split over two cells, rejoined because R3 then holds", CONF_REPAIRED
+        elif all(not c.text.strip() for c in cells[: len(cells) - N]):
+            cells = cells[len(cells) - N:]
+        else:
+            cells, note, confidence_cap = cells[-N:], f"{len(rv.values)} value cells where {N} expected", CONF_AMBIGUOUS_ROW
+    if len(cells) < N and header_cols and all(c.col in header_cols for c in cells):
+        columns = [header_cols[c.col] for c in cells]
+    else:
+        if len(cells) < N:
+            note, confidence_cap = f"{len(cells)} value cells where {N} expected", CONF_AMBIGUOUS_ROW
+        columns = list(APPLICANT_COLUMNS[N - len(cells):])
+    out: dict[str, Reading] = {}
+    for column, cell in zip(columns, cells):
+        reading = cell_reading(f"requests.{key}.{column}", cell, "count", rv.label, exact,
+                               rv.table, note)
+        reading.confidence = min(reading.confidence, confidence_cap)
+        out[reading.key] = reading
+    return out
+
+
+def _rejoin_split_number(cells: list[Cell]) -> list[Cell] | None:
+    """Two adjacent digit cells that together make the row add up (R3) were one number."""
+    if len(cells) != N + 1 or not all(c.text.strip().isdigit() for c in cells):
+        return None
+    found = []
+    for i in range(N):
+        joined = cells[i].model_copy(update={"text": cells[i].text.strip() + cells[i + 1].text.strip()})
+        candidate = cells[:i] + [joined] + cells[i + 2:]
+        numbers = [int(c.text) for c in candidate]
+        if sum(numbers[:-1]) == numbers[-1]:
+            found.append(candidate)
+    return found[0] if len(found) == 1 else None
+
+
+def _header_columns(table: Table) -> dict[int, str]:
+    """Grid column → applicant column, from the header cells, when the grid is real."""
+    cols: dict[int, str] = {}
+    for row in table.rows[:4]:
+        for cell in row:
+            key = _HEADER_WORDS.get(normalize(cell.text))
+            if key and cell.colspan == 1:
+                cols[cell.col] = key
+    return cols if sorted(cols.values()) == sorted(APPLICANT_COLUMNS) else {}
+
+
+def request_keys(template: str) -> list[str]:
+    return [f"requests.{r}.{c}" for r in REQUEST_ROWS[template] for c in APPLICANT_COLUMNS]

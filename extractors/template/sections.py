@@ -1,0 +1,133 @@
+"""The report's top-level sections (一、总体情况 … 六、其他需要报告的事项) and their text.
+
+Sections are found by what their headings say, not by their numbers: reports renumber
+them (七、存在的主要问题…) and insert sections of their own. A text section's body runs to
+the next top-level heading, minus chart residue and OCR garbage of embedded pictures.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ..document import Block, Document
+
+_TOP_HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,2})\s*[、.．，,]\s*(\S.*)$")
+_SECTION_WORDS = (
+    ("overview", ("总体情况",)),
+    ("active", ("主动公开",)),
+    ("requests", ("收到和处理", "依申请公开", "申请情况")),
+    ("appeals", ("行政复议", "行政诉讼")),
+    ("problems", ("存在的主要问题", "主要问题", "存在问题", "问题及改进", "问题和改进")),
+    ("other", ("其他需要报告", "其他事项")),
+)
+_MAX_HEADING = 40
+_MARKER = re.compile(r"\[(?:bookmark|image|图片|chart)[^\]]*\]", re.I)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE_PUNCT = re.compile(r"[。；;，,：:！？]")
+_NUMBER_ONLY_HEADING = re.compile(r"^[(（]?[\d一二三四五六七八九十]+[)）、.．]?$")
+
+
+@dataclass
+class Section:
+    key: str | None  # overview, active, requests, appeals, problems, other; None: unknown
+    heading: str
+    blocks: list[Block] = field(default_factory=list)
+    inline_text: str = ""  # body text printed on the heading's own line
+
+
+def section_key(heading: str) -> str | None:
+    for key, words in _SECTION_WORDS:
+        if any(w in heading for w in words):
+            return key
+    return None
+
+
+def split_sections(doc: Document) -> tuple[list[Block], list[Section]]:
+    """Blocks before the first heading (title, preamble), then each top-level section."""
+    preamble: list[Block] = []
+    sections: list[Section] = []
+    number = 0  # the last top-level number: sub-items numbered 一、二、 inside a section
+    # restart from 一 and are not sections
+    for block in doc.blocks:
+        heading = _heading(block)
+        if heading is not None and heading[2] > number:
+            title, inline, number = heading
+            sections.append(Section(section_key(title), title, inline_text=inline))
+        elif sections:
+            sections[-1].blocks.append(block)
+        else:
+            preamble.append(block)
+    return preamble, sections
+
+
+def _heading(block: Block) -> tuple[str, str, int] | None:
+    if block.paragraph is None:
+        return None
+    text = unicodedata.normalize("NFKC", _MARKER.sub("", block.paragraph.text)).strip()
+    m = _TOP_HEADING.match(text)
+    if not m:
+        return None
+    number = _numeral(m.group(1))
+    rest = m.group(2).strip()
+    key = section_key(rest[:_MAX_HEADING])
+    if len(rest) <= _MAX_HEADING and not re.search(r"[。；]", rest[:-1] if rest else rest):
+        return rest, "", number
+    if key in ("overview", "problems", "other"):
+        # "一、总体情况。2020年，我局……": heading and body on one line.
+        for _, words in _SECTION_WORDS:
+            for w in words:
+                i = rest.find(w)
+                if 0 <= i < 20:
+                    cut = re.match(r"[^。；：:]*[。；：:]?", rest[i:])
+                    end = i + (cut.end() if cut else len(w))
+                    return rest[:end].rstrip("。；：: "), rest[end:].strip(), number
+    return None
+
+
+def _numeral(text: str) -> int:
+    digits = "一二三四五六七八九"
+    if text == "十":
+        return 10
+    if text.startswith("十"):
+        return 10 + digits.index(text[1]) + 1
+    if text.endswith("十"):
+        return (digits.index(text[0]) + 1) * 10
+    return digits.index(text[0]) + 1
+
+
+def section_text(section: Section) -> str | None:
+    """The section body as the spec wants it: paragraphs trimmed, residue removed."""
+    items: list[tuple[str, bool]] = []  # (text, is_residue)
+    if section.inline_text:
+        items.append((section.inline_text, False))
+    for block in section.blocks:
+        if block.table is not None:
+            items.append(("", True))
+            continue
+        for line in block.paragraph.text.split("\n"):
+            line = _MARKER.sub("", line).strip()
+            if line:
+                items.append((line, _is_residue(line)))
+    # A chart's title line sits right before its residue: drop it with it.
+    for i in range(len(items) - 2, -1, -1):
+        text, residue = items[i]
+        if not residue and items[i + 1][1] and _is_title_like(text):
+            items[i] = (text, True)
+    lines = [t for t, residue in items if not residue and t]
+    return "\n".join(lines) if lines else None
+
+
+def _is_residue(line: str) -> bool:
+    if "\t" in line or re.fullmatch(r"Sheet\d*", line, re.I):
+        return True
+    if _NUMBER_ONLY_HEADING.match(unicodedata.normalize("NFKC", line)):
+        return False
+    cjk = len(_CJK.findall(line))
+    # OCR of an embedded picture: Latin letters and symbols with next to no Chinese.
+    return cjk == 0 or (cjk <= 2 and len(line) >= 8)
+
+
+def _is_title_like(line: str) -> bool:
+    return len(line) <= 40 and not _SENTENCE_PUNCT.search(line)

@@ -1,0 +1,85 @@
+"""Parsing a printed cell into the standard model's value.
+
+`+8` → 8; `252（减18）` in a 本年增/减 cell → change -18 with 252 as the stated count (rule R5);
+`182.32万元` → 182.32; `251000元` → 25.1 (万元); blank, `/`, `—` → null. A cell whose text
+is not a clean number is never guessed at: it comes back as `garbled` with no value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["count", "change", "money"]
+Status = Literal["ok", "blank", "garbled"]
+
+_BLANKS = {"", "/", "\\", "-", "--", "—", "——", "–", "－", "―", "无", "空", "×", "x", "null"}
+_UNIT = r"(?:件|个|项|条|次|宗|人|家|起|篇)?"
+_COUNT = re.compile(rf"^\+?(\d+){_UNIT}$")
+_NEGATIVE = re.compile(rf"^-(\d+){_UNIT}$")
+_CHANGE = re.compile(rf"^(增加|增|减少|减|\+|-)?(\d+){_UNIT}$")
+# "252（减18）", "1083(增19)", "252(-18)", "252（较上年减少18）"
+_CHANGE_WITH_COUNT = re.compile(rf"^(\d+){_UNIT}\((?:较上年)?(增加|增|减少|减|\+|-)?(\d+){_UNIT}\)$")
+_MONEY = re.compile(r"^(\d+(?:\.\d+)?)(万元|万|元|亿元|亿)?$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    value: int | float | None
+    status: Status
+    stated: int | None = None  # this year's count printed beside a change
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"\s+", "", text).replace(",", "").replace("，", "")
+    return text.replace("—", "-").replace("–", "-").replace("−", "-") if text not in _BLANKS else text
+
+
+def parse_value(text: str | None, kind: Kind = "count") -> Parsed:
+    if text is None:
+        return Parsed(None, "blank")
+    raw = unicodedata.normalize("NFKC", text).strip()
+    if re.sub(r"\s+", "", raw) in _BLANKS:
+        return Parsed(None, "blank")
+    s = _clean(raw)
+    if kind == "money":
+        m = _MONEY.match(s)
+        if not m:
+            return Parsed(None, "garbled")
+        amount = float(m.group(1))
+        unit = m.group(2) or "万元"
+        if unit == "元":
+            amount /= 10000
+        elif unit in ("亿", "亿元"):
+            amount *= 10000
+        return Parsed(round(amount, 6), "ok")
+    if kind == "change":
+        m = _CHANGE.match(s)
+        if m:
+            return Parsed(_signed(m.group(1), int(m.group(2))), "ok")
+        m = _CHANGE_WITH_COUNT.match(s)
+        if m:
+            return Parsed(_signed(m.group(2), int(m.group(3))), "ok", stated=int(m.group(1)))
+        return Parsed(None, "garbled")
+    m = _COUNT.match(s)
+    if m:
+        return Parsed(int(m.group(1)), "ok")
+    m = _NEGATIVE.match(s)
+    if m:  # printed negative: kept, so that rule R6 reports it
+        return Parsed(-int(m.group(1)), "ok")
+    return Parsed(None, "garbled")
+
+
+def _signed(sign: str | None, n: int) -> int:
+    return -n if sign in ("减", "减少", "-") else n
+
+
+def is_value_text(text: str) -> bool:
+    """Whether a cell reads as a value (a number, a blank marker) rather than a label."""
+    parsed = parse_value(text, "change")
+    if parsed.status != "garbled":
+        return True
+    return parse_value(text, "money").status == "ok"
