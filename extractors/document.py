@@ -45,10 +45,18 @@ class Paragraph(BaseModel):
     prov: Provenance = Field(default_factory=Provenance)
 
 
+class Image(BaseModel):
+    """A picture in the report. Tables published as pictures are common, so an image where
+    a template table should be tells the extractor the table is there but unread (OCR's job)."""
+    name: str | None = None  # file name or src, where the format has one
+    prov: Provenance = Field(default_factory=Provenance)
+
+
 class Block(BaseModel):
-    """One item of the reading order: exactly one of paragraph or table is set."""
+    """One item of the reading order: exactly one of paragraph, table or image is set."""
     paragraph: Paragraph | None = None
     table: Table | None = None
+    image: Image | None = None
 
 
 class Document(BaseModel):
@@ -75,6 +83,9 @@ class DocumentBuilder:
         text = text.strip()
         if text:
             self.doc.blocks.append(Block(paragraph=Paragraph(text=text, prov=prov or Provenance())))
+
+    def image(self, name: str | None = None, prov: Provenance | None = None) -> None:
+        self.doc.blocks.append(Block(image=Image(name=name, prov=prov or Provenance())))
 
     def table(self, rows: list[list[Cell]], prov: Provenance | None = None) -> Table | None:
         rows = [r for r in rows if r]

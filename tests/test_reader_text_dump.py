@@ -26,3 +26,8 @@ def test_paragraph_after_blank_lines_ends_the_table():
     doc = parse_text_dump("\t规章\n\t0\n\n\n四、政府信息公开行政复议、行政诉讼情况\n")
     assert [b.table is not None for b in doc.blocks] == [True, False]
     assert doc.paragraphs()[0].text.startswith("四、")
+
+
+def test_image_marker_becomes_an_image_block():
+    doc = parse_text_dump("二、主动公开政府信息情况\n[image: image3.png]\n三、收到和处理政府信息公开申请情况\n")
+    assert [b.image.name for b in doc.blocks if b.image] == ["image3.png"]

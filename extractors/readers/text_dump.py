@@ -7,10 +7,13 @@ placeholder cells; the grid position of a cell is its index in the row.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..document import Cell, Document, DocumentBuilder
 from .encoding import decode_text
+
+_IMAGE = re.compile(r"^\s*\[image:?\s*([^\]]*)\]\s*$", re.I)
 
 
 def read_text_dump(path: Path) -> Document:
@@ -46,7 +49,11 @@ def parse_text_dump(text: str, name: str = "<text>") -> Document:
             rows[-1][-1] += line.strip()
         else:
             flush_table()
-            builder.paragraph(line)
+            image = _IMAGE.match(line)
+            if image:  # where Word had a picture, the dump prints a marker
+                builder.image(image.group(1) or None)
+            else:
+                builder.paragraph(line)
             last = "para"
         blanks = 0
     flush_table()

@@ -21,7 +21,7 @@ _PUNCT = re.compile(r"[《》〈〉“”\"'【】\[\]（）()：:，,。\s]")
 
 def title_info(preamble: list[Block], first_blocks: list[Block]) -> tuple[str | None, int | None]:
     """Agency and year from the report's title line, or the line above it."""
-    paragraphs = [b.paragraph.text for b in (preamble or first_blocks)[:12] if b.paragraph]
+    paragraphs = [b.paragraph.text for b in (preamble or first_blocks)[:60] if b.paragraph]
     for i, text in enumerate(paragraphs):
         flat = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
         m = _TITLE.search(flat)

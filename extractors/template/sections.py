@@ -103,7 +103,7 @@ def section_text(section: Section) -> str | None:
     if section.inline_text:
         items.append((section.inline_text, False))
     for block in section.blocks:
-        if block.table is not None:
+        if block.paragraph is None:  # a table or picture inside a text section is residue
             items.append(("", True))
             continue
         for line in block.paragraph.text.split("\n"):

@@ -1,0 +1,63 @@
+"""The template extractor on small hand-made documents: what it reads, and what it admits
+it could not."""
+
+import pytest
+
+from extractors.errors import NotAReport
+from extractors.readers.text_dump import parse_text_dump
+from extractors.template import extract_fields
+
+TITLE = "某某县人民政府\n2021年政府信息公开工作年度报告\n一、总体情况\n本年度，我县……。\n"
+
+
+def test_empty_section_means_the_report_prints_no_table():
+    doc = parse_text_dump(TITLE + "二、主动公开政府信息情况\n三、收到和处理政府信息公开申请情况\n")
+    readings = extract_fields(doc).readings
+    assert readings["active.licensing.decisions"].value is None
+    assert readings["active.licensing.decisions"].confidence >= 0.9
+
+
+def test_picture_where_a_table_should_be_is_flagged_not_trusted():
+    doc = parse_text_dump(TITLE + "二、主动公开政府信息情况\n[image: t2.png]\n三、收到和处理政府信息公开申请情况\n")
+    reading = extract_fields(doc).readings["active.licensing.decisions"]
+    assert reading.value is None and reading.confidence < 0.7
+    assert "not found" in reading.prov.note
+
+
+def test_agency_and_year_come_from_the_title():
+    readings = extract_fields(parse_text_dump(TITLE)).readings
+    assert readings["meta.agency"].value == "某某县人民政府"
+    assert readings["meta.year"].value == 2021
+    assert readings["meta.template"].value == "2021"
+
+
+def test_agency_printed_before_the_year_on_the_title_line():
+    doc = parse_text_dump("东方市大田镇2020年政府信息公开工作年度报告\n一、总体情况\n正文。\n")
+    assert extract_fields(doc).readings["meta.agency"].value == "东方市大田镇"
+
+
+def test_document_without_template_tables_or_title_is_not_a_report():
+    doc = parse_text_dump("政府工作报告\n各位代表：\n现在，我代表市人民政府，向大会报告政府工作。\n")
+    with pytest.raises(NotAReport):
+        extract_fields(doc)
+
+
+def test_2021_other_rows_under_group_six_are_told_apart():
+    rows = ["\t（六）其他处理\n\t1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请\n" + "\t1\n" * 6 + "\t6",
+            "\t\n\t2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请\n" + "\t0\n" * 7,
+            "\t\n\t3.其他\n" + "\t2\n" * 6 + "\t12",
+            "\t（七）总计\n" + "\t3\n" * 6 + "\t18",
+            "\t一、本年新收政府信息公开申请数量\n" + "\t3\n" * 6 + "\t18"]
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + "\n\n".join(rows) + "\n")
+    readings = extract_fields(doc).readings
+    assert readings["requests.other_no_correction.total"].value == 6
+    assert readings["requests.other_no_fee.natural"].value == 0
+    assert readings["requests.other_misc.total"].value == 12
+    assert readings["requests.total.total"].value == 18
+
+
+def test_number_split_over_two_cells_is_rejoined_only_when_r3_proves_it():
+    row = "\t一、本年新收政府信息公开申请数量\n\t1\n\t2\n\t0\n\t0\n\t0\n\t0\n\t0\n\t12"
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + row + "\n\n\t（七）总计\n" + "\t0\n" * 7)
+    reading = extract_fields(doc).readings["requests.new.natural"]
+    assert reading.value == 12 and "split" in reading.prov.note
