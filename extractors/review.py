@@ -23,13 +23,15 @@ def apply_rule_doubt(readings: dict[str, Reading], rules: list[RuleResult]) -> N
 
 def build_review(readings: dict[str, Reading], rules: list[RuleResult]) -> list[ReviewItem]:
     reasons: dict[str, list[str]] = {}
-    for rule in rules:
-        if rule.status != "fail":
-            continue
-        why = ("the report itself prints figures that disagree (source error)"
-               if rule.blame == "source" else "a reading involved is in doubt (extraction)")
-        for key in rule.fields:
-            reasons.setdefault(key, []).append(f"{rule.rule} fails for {rule.scope}: {rule.detail}; {why}")
+    for cluster in _clusters([r for r in rules if r.status == "fail"]):
+        suspects = _suspects(cluster)
+        for rule in cluster:
+            why = ("the report itself prints figures that disagree (source error)"
+                   if rule.blame == "source" else "a reading involved is in doubt (extraction)")
+            for key in rule.fields:
+                if key in suspects:
+                    reasons.setdefault(key, []).append(
+                        f"{rule.rule} fails for {rule.scope}: {rule.detail}; {why}")
     for key, reading in readings.items():
         if reading.confidence < TRUSTED and key not in reasons:
             note = reading.prov.note or f"read by {reading.prov.method} with low confidence"
@@ -37,3 +39,27 @@ def build_review(readings: dict[str, Reading], rules: list[RuleResult]) -> list[
     order = list(readings)
     return [ReviewItem(field=k, reason="; ".join(v))
             for k, v in sorted(reasons.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0)]
+
+
+def _clusters(failed: list[RuleResult]) -> list[list[RuleResult]]:
+    """Failed rules grouped by the fields they share (one misprint breaks several rules)."""
+    clusters: list[tuple[set[str], list[RuleResult]]] = []
+    for rule in failed:
+        keys = set(rule.fields)
+        joined = [c for c in clusters if c[0] & keys]
+        for c in joined:
+            clusters.remove(c)
+            keys |= c[0]
+        clusters.append((keys, [r for c in joined for r in c[1]] + [rule]))
+    return [rules for _, rules in clusters]
+
+
+def _suspects(cluster: list[RuleResult]) -> set[str]:
+    """The cells that explain every failure of a cluster, when the rules cross in them
+    (R2 of a column and R3 of a row meet in one cell); otherwise every field involved."""
+    shared = set(cluster[0].fields)
+    for rule in cluster[1:]:
+        shared &= set(rule.fields)
+    if len(cluster) > 1 and shared:
+        return shared
+    return {k for rule in cluster for k in rule.fields}

@@ -51,7 +51,7 @@ def test_no_rule_fails_beyond_the_gold_source_errors(seed):
                    for e in gold["source_errors"]), rule
 
 
-def test_fields_of_failed_rules_are_in_the_review_queue(seed):
+def test_every_failed_rule_puts_its_fields_in_the_review_queue(seed):
     _, result = seed
     flagged = {item.field for item in result.review}
     for rule in (r for r in result.rules if r.status == "fail"):
