@@ -61,3 +61,12 @@ def test_number_split_over_two_cells_is_rejoined_only_when_r3_proves_it():
     doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + row + "\n\n\t（七）总计\n" + "\t0\n" * 7)
     reading = extract_fields(doc).readings["requests.new.natural"]
     assert reading.value == 12 and "split" in reading.prov.note
+
+
+def test_headings_numbered_by_word_list_numbering_are_still_sections():
+    doc = parse_text_dump("某某局2021年政府信息公开工作年度报告\n总体情况\n本年度我局依法公开。\n"
+                          "主动公开政府信息情况\n存在的主要问题及改进情况\n人员不足。\n其他需要报告的事项\n无。\n")
+    readings = extract_fields(doc).readings
+    assert readings["text.overview"].value == "本年度我局依法公开。"
+    assert readings["text.problems"].value == "人员不足。"
+    assert readings["text.other"].value == "无。"

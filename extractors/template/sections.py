@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from ..document import Block, Document
 
 _TOP_HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,2})\s*[、.．，,]\s*(\S.*)$")
@@ -51,7 +53,7 @@ def split_sections(doc: Document) -> tuple[list[Block], list[Section]]:
     number = 0  # the last top-level number: sub-items numbered 一、二、 inside a section
     # restart from 一 and are not sections
     for block in doc.blocks:
-        heading = _heading(block)
+        heading = _heading(block) or _unnumbered_heading(block, number + 1)
         if heading is not None and heading[2] > number:
             title, inline, number = heading
             sections.append(Section(section_key(title), title, inline_text=inline))
@@ -84,6 +86,26 @@ def _heading(block: Block) -> tuple[str, str, int] | None:
                     end = i + (cut.end() if cut else len(w))
                     return rest[:end].rstrip("。；：: "), rest[end:].strip(), number
     return None
+
+
+_CANONICAL = {
+    "overview": "总体情况", "active": "主动公开政府信息情况", "requests": "收到和处理政府信息公开申请情况",
+    "appeals": "政府信息公开行政复议、行政诉讼情况", "problems": "存在的主要问题及改进情况",
+    "other": "其他需要报告的事项",
+}
+
+
+def _unnumbered_heading(block: Block, number: int) -> tuple[str, str, int] | None:
+    """A heading whose number Word generates (list numbering) arrives without it."""
+    if block.paragraph is None:
+        return None
+    text = unicodedata.normalize("NFKC", block.paragraph.text).strip()
+    key = section_key(text)
+    if key is None or len(text) > 24 or _SENTENCE_PUNCT.search(text):
+        return None
+    if fuzz.ratio(text, _CANONICAL[key]) < 70:
+        return None
+    return text, "", number
 
 
 def _numeral(text: str) -> int:
