@@ -55,7 +55,10 @@ class _Checker:
         return value if isinstance(value, (int, float)) else 0  # null counts as 0 in a sum
 
     def _stated(self, keys: list[str]) -> bool:
-        return any(self.readings.get(k) is not None and self.readings[k].value is not None for k in keys)
+        """Whether the report prints any of these: a value, or a blank cell of a table it
+        prints (a blank counts as 0 in a sum); fields of a missing table are not stated."""
+        return any(k in self.readings and (self.readings[k].value is not None
+                                           or self.readings[k].prov.method == "table") for k in keys)
 
     def _blame(self, keys: list[str]) -> str:
         doubtful = [k for k in keys if k in self.readings and self.readings[k].confidence < TRUSTED]

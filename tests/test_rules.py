@@ -3,11 +3,11 @@ from extractors.rules import check_rules
 from extractors.standard_model import field_keys
 
 
-def _readings(values: dict, confidence: float = 0.99) -> dict:
+def _readings(values: dict, confidence: float = 0.99, method: str = "table") -> dict:
     out = {}
     for key in field_keys("2019"):
         out[key] = Reading(key=key, value=values.get(key), confidence=confidence,
-                           prov=FieldProvenance(method="table"))
+                           prov=FieldProvenance(method=method))
     return out
 
 
@@ -59,5 +59,12 @@ def test_x1_compares_prose_figure_with_the_sum_of_its_fields():
 
 
 def test_a_table_the_report_does_not_print_is_not_checked():
-    results = check_rules(_readings({}), "2019")
-    assert not [r for r in results if r.rule in ("R1", "R2", "R3", "R4")]
+    figure = ProseFigure(fields=("review.total",), value=2, text="行政复议2件")
+    results = check_rules(_readings({}, method="absent"), "2019", [figure])
+    assert not [r for r in results if r.rule in ("R1", "R2", "R3", "R4", "X1")]
+
+
+def test_blank_cells_of_a_printed_table_count_as_zero_against_prose():
+    figure = ProseFigure(fields=("review.total",), value=2, text="行政复议2件")
+    failed = _fails(check_rules(_readings({}), "2019", [figure]), "X1")
+    assert failed and failed[0].detail == "prose says 2, table says 0"

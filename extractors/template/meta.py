@@ -9,7 +9,8 @@ from collections import Counter
 from ..document import Block, Table
 from .labels import normalize
 
-_TITLE = re.compile(r"(政府信息公开|政务公开|信息公开).{0,8}(年度报告|年报|工作报告)")
+_TITLE = re.compile(r"(政府信息公开|政务公开|信息公开)(工作)?的?(年度报告|年报|工作报告)")
+_NOT_TITLE = re.compile(r"当前位置|您的位置|>|»|首页")  # breadcrumbs name the category, not the report
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _PERIOD = re.compile(r"统计期限?自?\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _AGENCY_END = re.compile(
@@ -25,7 +26,7 @@ def title_info(preamble: list[Block], first_blocks: list[Block]) -> tuple[str | 
     for i, text in enumerate(paragraphs):
         flat = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
         m = _TITLE.search(flat)
-        if not m or m.start() > 60:
+        if not m or m.start() > 60 or _NOT_TITLE.search(flat):
             continue
         before = flat[: m.start()]
         year_m = None

@@ -33,6 +33,10 @@ _TOTALS = (
     (re.compile(rf"办结{_GAP}(\d+){_UNIT}"), lambda t: ("requests.total.total",)),
 )
 # The breakdown that may follow in the same sentence.
+_CARRIED = (
+    (re.compile(rf"上年(?:度)?结转{_GAP}(\d+){_UNIT}"), lambda t: ("requests.carried.total",)),
+    (re.compile(rf"结转(?:至|到)?下一?年度?{_GAP}(\d+){_UNIT}"), lambda t: ("requests.carry_forward.total",)),
+)
 _PARTS = (
     (re.compile(rf"(?:予以公开|同意公开){_GAP}(\d+){_UNIT}"), lambda t: ("requests.granted.total",)),
     (re.compile(rf"部分公开{_GAP}(\d+){_UNIT}"), lambda t: ("requests.partial.total",)),
@@ -80,6 +84,10 @@ def _sentence_figures(sentence: str, template: str) -> list[ProseFigure]:
             for pattern, fields in _PARTS:
                 m = pattern.search(rest)
                 if m and not _NO_CHANGE.search(m.group(0)):
+                    found.append(ProseFigure(fields=fields(template), value=int(m.group(1)), text=m.group(0)))
+            for pattern, fields in _CARRIED:
+                m = pattern.search(rest)
+                if m:
                     found.append(ProseFigure(fields=fields(template), value=int(m.group(1)), text=m.group(0)))
     for pattern, fields in _APPEALS:
         m = pattern.search(sentence)

@@ -28,6 +28,9 @@ _MAX_HEADING = 40
 _MARKER = re.compile(r"\[(?:bookmark|image|图片|chart)[^\]]*\]", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_PUNCT = re.compile(r"[。；;，,：:！？]")
+# Portal page furniture around a report published as a web page.
+_PORTAL = re.compile(r"版权所有|网站标识码|ICP备|公网安备|主办单位|承办单位|网站地图|联系我们|"
+                     r"打印本页|关闭窗口|【打印】|【关闭】|分享到|浏览次数|发布时间|来源：|字号")
 _NUMBER_ONLY_HEADING = re.compile(r"^[(（]?[\d一二三四五六七八九十]+[)）、.．]?$")
 
 
@@ -142,7 +145,7 @@ def section_text(section: Section) -> str | None:
 
 
 def _is_residue(line: str) -> bool:
-    if "\t" in line or re.fullmatch(r"Sheet\d*", line, re.I):
+    if "\t" in line or re.fullmatch(r"Sheet\d*", line, re.I) or _PORTAL.search(line):
         return True
     if _NUMBER_ONLY_HEADING.match(unicodedata.normalize("NFKC", line)):
         return False

@@ -1,0 +1,71 @@
+"""DOCX files via python-docx, with the template's horizontal and vertical merges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
+
+from extractors.synth.blocks import Block, Para, Table, grid
+
+
+def _add_table(doc, table: Table) -> None:
+    slots = grid(table)
+    out = doc.add_table(rows=len(slots), cols=table.ncols)
+    out.style = "Table Grid"
+    # Cells taken once before merging (table.cell() rescans the whole table on each call);
+    # spans never overlap, so no merge invalidates a cell another merge needs.
+    pristine = [list(row.cells) for row in out.rows]
+    for r, line in enumerate(slots):
+        for c, slot in enumerate(line):
+            if not slot.starts_at(r, c):
+                continue
+            cell = pristine[r][c]
+            if slot.cell.rowspan > 1 or slot.cell.colspan > 1:
+                cell = cell.merge(pristine[r + slot.cell.rowspan - 1][c + slot.cell.colspan - 1])
+            first, *rest = slot.cell.text.split("\n")
+            cell.text = first
+            for line_text in rest:  # a label broken across lines: a paragraph per line
+                cell.add_paragraph(line_text)
+
+
+def _add_para(doc, para: Para) -> None:
+    p = doc.add_paragraph()
+    run = p.add_run(para.text)
+    if para.role == "title":
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run.bold, run.font.size = True, Pt(16)
+    elif para.role == "heading":
+        run.bold = True
+    elif para.role == "body":
+        p.paragraph_format.first_line_indent = Pt(21)
+
+
+def _fixed_zip(data: bytes, when: tuple[int, ...]) -> bytes:
+    """Rewrite the package with fixed member timestamps: same seed, same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=when), src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def render_docx(blocks: list[Block], year: int) -> bytes:
+    doc = Document()
+    when = dt.datetime(year + 1, 1, 15, 9, 0, 0)
+    doc.core_properties.created = doc.core_properties.modified = when
+    doc.core_properties.author = doc.core_properties.last_modified_by = ""
+    for block in blocks:
+        if isinstance(block, Table):
+            _add_table(doc, block)
+        else:
+            _add_para(doc, block)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return _fixed_zip(buf.getvalue(), when.timetuple()[:6])

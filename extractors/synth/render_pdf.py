@@ -1,0 +1,160 @@
+"""Text-layer PDFs via PyMuPDF: A4 pages, wrapped paragraphs in the built-in CJK font,
+tables drawn with real ruling lines, long tables continued on the next page (the header
+rows repeated or not)."""
+
+from __future__ import annotations
+
+import fitz
+
+from extractors.synth.blocks import Block, Para, Slot, Table, grid
+from extractors.synth.layout import Layout
+
+_FONT_NAME = "china-s"  # a CJK font PDF readers supply: text extracts, nothing to embed
+_WIDTH, _HEIGHT = fitz.paper_size("a4")
+_MARGIN = 56.0
+_STYLE = {"title": (16.0, 1.6), "heading": (12.0, 1.7), "body": (10.5, 1.6), "noise": (9.0, 1.4)}
+
+
+def _length(text: str, size: float) -> float:
+    # As the viewer sets the font (every glyph 1 em), not as the Droid fallback's metrics say.
+    return fitz.get_text_length(text, fontname=_FONT_NAME, fontsize=size)
+
+
+def _wrap(text: str, width: float, size: float) -> list[str]:
+    lines, line, used = [], "", 0.0
+    for ch in text:
+        w = _length(ch, size)
+        if line and used + w > width:
+            lines.append(line)
+            line, used = "", 0.0
+        line, used = line + ch, used + w
+    return [*lines, line]
+
+
+class _Writer:
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self.doc = fitz.open()
+        self.page: fitz.Page
+        self.shape: fitz.Shape | None = None
+        self.y = 0.0
+        self._new_page()
+
+    def _new_page(self) -> None:
+        self._flush_lines()
+        self.page = self.doc.new_page(width=_WIDTH, height=_HEIGHT)
+        self.y = _MARGIN
+
+    def _line(self, p1: tuple[float, float], p2: tuple[float, float]) -> None:
+        if self.shape is None:
+            self.shape = self.page.new_shape()
+        self.shape.draw_line(p1, p2)
+
+    def _flush_lines(self) -> None:
+        """One drawing per table and page: readers cluster drawings into table areas."""
+        if self.shape is not None:
+            self.shape.finish(color=(0, 0, 0), width=0.6)
+            self.shape.commit()
+            self.shape = None
+
+    def _fits(self, height: float) -> bool:
+        return self.y + height <= _HEIGHT - _MARGIN
+
+    def _text(self, x: float, baseline: float, text: str, size: float) -> None:
+        if text:
+            self.page.insert_text((x, baseline), text, fontname=_FONT_NAME, fontsize=size)
+
+    def para(self, para: Para) -> None:
+        size, lead = _STYLE[para.role]
+        lead *= size
+        text = para.text.replace("\t", "    ")
+        indent = 2 * size if para.role == "body" else 0.0
+        width = _WIDTH - 2 * _MARGIN
+        lines = _wrap(text, width - indent, size)
+        first, rest = lines[0], "".join(lines[1:])
+        lines = [first, *(_wrap(rest, width, size) if rest else [])]
+        for i, line in enumerate(lines):
+            if not self._fits(lead):
+                self._new_page()
+            x = _MARGIN + (indent if i == 0 else 0.0)
+            if para.role == "title":
+                x = (_WIDTH - _length(line, size)) / 2
+            self._text(x, self.y + size, line, size)
+            self.y += lead
+        self.y += size * 0.4
+
+    def table(self, table: Table) -> None:
+        slots = grid(table)
+        size = 7.0 if table.ncols > 10 else 8.0
+        lead, pad = size * 1.3, 2.5
+        weights = table.col_widths()
+        scale = (_WIDTH - 2 * _MARGIN) / sum(weights)
+        xs = [_MARGIN]
+        for w in weights:
+            xs.append(xs[-1] + w * scale)
+        lines: dict[tuple[int, int], list[str]] = {}
+        heights = [lead + 2 * pad] * len(slots)
+        for r, line in enumerate(slots):
+            for c, slot in enumerate(line):
+                if slot.starts_at(r, c):
+                    inner = xs[c + slot.cell.colspan] - xs[c] - 2 * pad
+                    lines[r, c] = [part for seg in slot.cell.text.split("\n")
+                                   for part in _wrap(seg, inner, size)]
+                    if slot.cell.rowspan == 1:
+                        heights[r] = max(heights[r], len(lines[r, c]) * lead + 2 * pad)
+        for (r, c), text in lines.items():  # a merged cell's text must fit its rows
+            span = slots[r][c].cell.rowspan
+            need = len(text) * lead + 2 * pad - sum(heights[r:r + span])
+            if span > 1 and need > 0:
+                heights[r + span - 1] += need
+
+        header = table.header_rows if self.layout.repeat_header else 0
+        if not self._fits(sum(heights[:table.header_rows + 1])):
+            self._new_page()
+        page_top = True
+        for r in range(len(slots)):
+            if not self._fits(heights[r]):
+                self._line((xs[0], self.y), (xs[-1], self.y))
+                self._new_page()
+                for h in range(header if r >= header else 0):
+                    self._row(slots, h, xs, heights, lines, size, lead, pad, top=h == 0)
+                page_top = header == 0
+            self._row(slots, r, xs, heights, lines, size, lead, pad, top=page_top)
+            page_top = False
+        self._flush_lines()
+        self.y += 2 * size
+
+    def _row(self, slots: list[list[Slot]], r: int, xs: list[float], heights: list[float],
+             lines: dict[tuple[int, int], list[str]], size: float, lead: float, pad: float,
+             top: bool) -> None:
+        y0, y1 = self.y, self.y + heights[r]
+        for c, slot in enumerate(slots[r]):
+            if slot.col != c:
+                continue
+            x0, x1 = xs[c], xs[c + slot.cell.colspan]
+            self._line((x0, y0), (x0, y1))
+            self._line((x1, y0), (x1, y1))
+            if slot.row == r or top:
+                self._line((x0, y0), (x1, y0))
+            if slot.row + slot.cell.rowspan - 1 == r:
+                self._line((x0, y1), (x1, y1))
+            for i, text in enumerate(lines.get((r, c), [])):
+                self._text(x0 + pad, y0 + pad + size + i * lead, text, size)
+        self.y = y1
+
+    def finish(self, year: int) -> bytes:
+        self._flush_lines()
+        stamp = f"D:{year + 1}0115090000"
+        self.doc.set_metadata({"creationDate": stamp, "modDate": stamp, "producer": "",
+                               "creator": ""})
+        return self.doc.tobytes(garbage=3, deflate=True, no_new_id=True)
+
+
+def render_pdf(blocks: list[Block], layout: Layout, year: int) -> bytes:
+    writer = _Writer(layout)
+    for block in blocks:
+        if isinstance(block, Table):
+            writer.table(block)
+        else:
+            writer.para(block)
+    return writer.finish(year)
