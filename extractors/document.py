@@ -64,6 +64,7 @@ class Document(BaseModel):
     format: str  # txt, html, docx, pdf, doc, wps, ...
     blocks: list[Block] = Field(default_factory=list)
     pages: int | None = None
+    ocr_pages: list[int] = Field(default_factory=list)  # 1-based pages with no text layer
 
     def paragraphs(self) -> list[Paragraph]:
         return [b.paragraph for b in self.blocks if b.paragraph is not None]

@@ -70,3 +70,16 @@ def test_headings_numbered_by_word_list_numbering_are_still_sections():
     assert readings["text.overview"].value == "本年度我局依法公开。"
     assert readings["text.problems"].value == "人员不足。"
     assert readings["text.other"].value == "无。"
+
+
+def test_scanned_document_is_an_error_that_says_it_needs_ocr():
+    from extractors.document import DocumentBuilder
+    from extractors.errors import ReadError
+
+    builder = DocumentBuilder("scan.pdf", "pdf")
+    for page in (1, 2):
+        builder.image(f"page {page}")
+    builder.doc.ocr_pages = [1, 2]
+    with pytest.raises(ReadError) as err:
+        extract_fields(builder.doc)
+    assert err.value.code == "needs_ocr" and "OCR" in str(err.value)

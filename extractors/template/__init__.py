@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..document import Document, Table
-from ..errors import NotAReport
+from ..errors import NotAReport, ReadError
 from ..result import FieldProvenance, ProseFigure, Reading
 from ..standard_model import TEXT_KEYS, field_keys, section_of
 from .active_table import is_active_table, read_active
@@ -41,6 +41,9 @@ def extract_fields(doc: Document) -> Extraction:
                        and t not in found["requests"] and t not in found["appeals"]]
     paragraphs = [p.text for p in doc.paragraphs()]
     if not any(found.values()) and not any(_REPORT_WORDS.search(p) for p in paragraphs[:30]):
+        if doc.ocr_pages:
+            raise ReadError("needs_ocr", f"{doc.path}: pages {_page_list(doc.ocr_pages)} are pictures "
+                            "with no text layer (a scan); they need OCR, which this version does not run")
         raise NotAReport(f"{doc.path}: no table of the 年度报告 template and no 政府信息公开工作年度报告 "
                          "title; not an annual information-disclosure report")
 
@@ -75,6 +78,10 @@ def extract_fields(doc: Document) -> Extraction:
             prov=FieldProvenance(method="prose" if text else "absent", label=section.heading if section else None,
                                  note=None if text else "section not found or empty"))
     return Extraction(template, readings, prose_figures(paragraphs, template))
+
+
+def _page_list(pages: list[int]) -> str:
+    return f"{pages[0]}–{pages[-1]}" if len(pages) > 3 else ", ".join(map(str, pages))
 
 
 def _meta(key: str, value, confidence: float, note: str | None) -> Reading:
