@@ -83,3 +83,14 @@ def test_scanned_document_is_an_error_that_says_it_needs_ocr():
     with pytest.raises(ReadError) as err:
         extract_fields(builder.doc)
     assert err.value.code == "needs_ocr" and "OCR" in str(err.value)
+
+
+def test_row_broken_over_a_page_is_joined_when_its_tail_holds_the_figures():
+    rows = ["\t一、本年新收政府信息公开申请数量\n" + "\t1\n" * 6 + "\t6",
+            "\t二、上年结转政府信\n" + "\t\n" * 7,
+            "\t息公开申请数量\n" + "\t2\n" * 6 + "\t12",
+            "\t（七）总计\n" + "\t3\n" * 6 + "\t18"]
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + "\n\n".join(rows) + "\n")
+    readings = extract_fields(doc).readings
+    assert readings["requests.carried.total"].value == 12
+    assert readings["requests.carried.natural"].value == 2

@@ -8,8 +8,7 @@ from ..document import Cell, Table
 from ..result import Reading
 from ..standard_model import APPLICANT_COLUMNS, REQUEST_ROWS
 from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
-from .rows import (CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading, split_row,
-                   table_rows)
+from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading, table_rows
 
 N = len(APPLICANT_COLUMNS)
 _GROUP = re.compile(r"^[(（]([一二三四五六七])[)）]")
@@ -29,8 +28,7 @@ def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> di
     group = ""
     for table in tables:
         header_cols = _header_columns(table) if grid_reliable else {}
-        for row in table.rows:
-            rv = split_row(table, row)
+        for rv in _join_rows_split_by_page_break(table_rows(table)):
             for cell in rv.labels:
                 g = _GROUP.match(normalize(cell.text).replace("(", "（").replace(")", "）"))
                 if g:
@@ -42,6 +40,23 @@ def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> di
                 continue
             readings.update(_row_readings(key, exact, rv, header_cols))
     return readings
+
+
+def _join_rows_split_by_page_break(rows: list[RowView]) -> list[RowView]:
+    """A row that Word let break over a page arrives as two: the label's head with blank
+    cells, then the label's tail with the figures. Joined where the head's cells are all
+    blank and the tail's label names no row by itself."""
+    out: list[RowView] = []
+    for rv in rows:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.labels and rv.labels and len(prev.values) == len(rv.values)
+                and prev.values and all(not c.text.strip() for c in prev.values)
+                and any(c.text.strip() for c in rv.values)
+                and match_label(rv.label, REQUEST_ROW_PATTERNS) is None):
+            out[-1] = RowView(rv.table, prev.labels + rv.labels, rv.values)
+        else:
+            out.append(rv)
+    return out
 
 
 def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
