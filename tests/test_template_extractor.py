@@ -94,3 +94,23 @@ def test_row_broken_over_a_page_is_joined_when_its_tail_holds_the_figures():
     readings = extract_fields(doc).readings
     assert readings["requests.carried.total"].value == 12
     assert readings["requests.carried.natural"].value == 2
+
+
+def test_row_broken_over_a_page_is_joined_when_its_head_holds_the_figures():
+    rows = ["\t一、本年新收政府信息公开申请数量\n" + "\t1\n" * 6 + "\t6",
+            "\t5．要\n" + "\t1\n" * 6 + "\t6",
+            "\t求行政机关确认或重新出具已获取信息\n" + "\t\n" * 7,
+            "\t（七）总计\n" + "\t3\n" * 6 + "\t18"]
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + "\n\n".join(rows) + "\n")
+    assert extract_fields(doc).readings["requests.rejected_confirm.total"].value == 6
+
+
+def test_blank_row_is_not_joined_with_the_head_of_the_next_numbered_row():
+    rows = ["\t一、本年新收政府信息公开申请数量\n" + "\t1\n" * 6 + "\t6",
+            "\t\n\t6、属于四类过程性信息\n" + "\t\n" * 7,
+            "\t\n\t7、属于行\n" + "\t\n" * 6 + "\t0",
+            "\t\n\t政执法案卷\n" + "\t\n" * 7]
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n" + "\n\n".join(rows) + "\n")
+    readings = extract_fields(doc).readings
+    assert readings["requests.denied_process.total"].value is None
+    assert readings["requests.denied_enforcement.total"].value == 0

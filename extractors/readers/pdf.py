@@ -486,7 +486,12 @@ class _Margins:
         lefts = Counter(round(ln.x0 / TOL) for ln in lines)
         rights = Counter(round(ln.x1 / TOL) for ln in lines)
         left = min((k for k, n in lefts.items() if n >= floor), default=min(lefts)) * TOL
-        right = max((k for k, n in rights.items() if n >= floor), default=max(rights)) * TOL
+        # Ragged-right text (no justification) spreads the right edges over many buckets:
+        # where no bucket is common, a high percentile of the edges stands for the margin.
+        common_right = max((k for k, n in rights.items() if n >= floor), default=None)
+        edges = sorted(ln.x1 for ln in lines)
+        right = max(common_right * TOL if common_right is not None else 0.0,
+                    edges[int(0.9 * (len(edges) - 1))])
         gaps = sorted(b.y0 - a.y1 for p in pages for a, b in zip(p.lines, p.lines[1:])
                       if b.y0 > a.y1)
         return cls(left, right, gaps[len(gaps) // 2] if gaps else 0.0)
@@ -553,7 +558,7 @@ def _join_across_pages(pages: list[list]) -> list:
             _append_part(tail, first)
             items = items[1:]
         elif (isinstance(tail, _Para) and isinstance(first, _Para)
-              and tail.open_end and first.open_start):
+              and tail.open_end and first.open_start and not _HEADING_START.match(first.text)):
             tail.text = _join(tail.text, first.text)
             tail.open_end = first.open_end
             items = items[1:]

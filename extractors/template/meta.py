@@ -24,6 +24,8 @@ def title_info(preamble: list[Block], first_blocks: list[Block]) -> tuple[str | 
     """Agency and year from the report's title line, or the line above it."""
     paragraphs = [b.paragraph.text for b in (preamble or first_blocks)[:60] if b.paragraph]
     for i, text in enumerate(paragraphs):
+        if len(text) <= 40 and i + 1 < len(paragraphs) and not _TITLE.search(text):
+            text += paragraphs[i + 1]  # a long title wraps onto a second line
         flat = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
         m = _TITLE.search(flat)
         if not m or m.start() > 60 or _NOT_TITLE.search(flat):

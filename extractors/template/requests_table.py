@@ -11,7 +11,9 @@ from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numberin
 from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading, table_rows
 
 N = len(APPLICANT_COLUMNS)
-_GROUP = re.compile(r"^[(（]([一二三四五六七])[)）]")
+_GROUP = re.compile(r"\(([一二三四五六七])\)")  # （三） of 三（三）不予公开, after normalize
+_NUMBERED = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|\d+[.、]|[一二三四五六七八九十]+[.、])")
+_OTHER = ("其他", "其它")  # 2021's 3.其他 under （六）其他处理
 _HEADER_WORDS = {"自然人": "natural", "商业企业": "commercial", "科研机构": "research",
                  "社会公益组织": "social", "法律服务机构": "legal", "其他": "other", "总计": "total"}
 
@@ -29,10 +31,9 @@ def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> di
     for table in tables:
         header_cols = _header_columns(table) if grid_reliable else {}
         for rv in _join_rows_split_by_page_break(table_rows(table)):
-            for cell in rv.labels:
-                g = _GROUP.match(normalize(cell.text).replace("(", "（").replace(")", "）"))
-                if g:
-                    group = g.group(1)
+            marks = _GROUP.findall(normalize(rv.label))
+            if marks:
+                group = marks[-1]
             if not rv.values or not rv.labels:
                 continue
             key, exact = _row_key(rv, group, template)
@@ -43,25 +44,47 @@ def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> di
 
 
 def _join_rows_split_by_page_break(rows: list[RowView]) -> list[RowView]:
-    """A row that Word let break over a page arrives as two: the label's head with blank
-    cells, then the label's tail with the figures. Joined where the head's cells are all
-    blank and the tail's label names no row by itself."""
+    """A row that Word let break over a page arrives as two: one half with the figures, the
+    other with blank cells, the label cut between them. Joined where one half is blank, a
+    half's label names no row by itself, and the joined label does."""
     out: list[RowView] = []
     for rv in rows:
+        if not rv.labels and len(rv.values) == N + 1 and rv.values[0].text.strip().isdigit():
+            # "3.其他" cut after its number: the "3" stands where the label goes.
+            rv = RowView(rv.table, rv.values[:1], rv.values[1:])
         prev = out[-1] if out else None
-        if (prev is not None and prev.labels and rv.labels and len(prev.values) == len(rv.values)
-                and prev.values and all(not c.text.strip() for c in prev.values)
-                and any(c.text.strip() for c in rv.values)
-                and match_label(rv.label, REQUEST_ROW_PATTERNS) is None):
-            out[-1] = RowView(rv.table, prev.labels + rv.labels, rv.values)
+        if prev is not None and _halves_of_one_row(prev, rv):
+            values = rv.values if all(not c.text.strip() for c in prev.values) else prev.values
+            cut = prev.labels[-1].model_copy(update={"text": prev.labels[-1].text + rv.labels[-1].text})
+            out[-1] = RowView(rv.table, prev.labels[:-1] + rv.labels[:-1] + [cut], values)
         else:
             out.append(rv)
     return out
 
 
+def _halves_of_one_row(a: RowView, b: RowView) -> bool:
+    if not (a.labels and b.labels and a.values and len(a.values) == len(b.values)):
+        return False
+    blank_a = all(not c.text.strip() for c in a.values)
+    blank_b = all(not c.text.strip() for c in b.values)
+    if blank_a == blank_b:
+        return False
+    # Judge each half by its own last label cell: a group cell spanning rows (（六）其他处理)
+    # would make any fragment beside it look like a row of its own.
+    if _NUMBERED.match(normalize(b.labels[-1].text)):
+        return False  # a numbered label opens a row of its own, it continues none
+    alone = [_names_a_row(x.labels[-1].text) for x in (a, b)]
+    return not all(alone) and _names_a_row(a.labels[-1].text + b.labels[-1].text)
+
+
+def _names_a_row(label: str) -> bool:
+    return (match_label(label, REQUEST_ROW_PATTERNS) is not None
+            or strip_numbering(normalize(label)) in _OTHER)
+
+
 def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
     bare = strip_numbering(normalize(rv.labels[-1].text))
-    if bare in ("其他", "其它") and group == "六":
+    if bare in _OTHER and group == "六":
         return ("other" if template == "2019" else "other_misc"), True
     match = match_label(rv.label, REQUEST_ROW_PATTERNS)
     if match is None:
