@@ -24,10 +24,16 @@ def title_info(preamble: list[Block], first_blocks: list[Block]) -> tuple[str | 
     """Agency and year from the report's title line, or the line above it."""
     paragraphs = [b.paragraph.text for b in (preamble or first_blocks)[:60] if b.paragraph]
     for i, text in enumerate(paragraphs):
-        if len(text) <= 40 and i + 1 < len(paragraphs) and not _TITLE.search(text):
-            text += paragraphs[i + 1]  # a long title wraps onto a second line
-        flat = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
+        flat = _flat(text)
         m = _TITLE.search(flat)
+        if not m and len(flat) <= 40 and i + 1 < len(paragraphs):
+            # A long title wraps onto a second line: the title words straddle the break.
+            joined = flat + _flat(paragraphs[i + 1])
+            m = _TITLE.search(joined)
+            if m and m.start() < len(flat) < m.end():
+                flat = joined
+            else:
+                m = None
         if not m or m.start() > 60 or _NOT_TITLE.search(flat):
             continue
         before = flat[: m.start()]
@@ -43,11 +49,15 @@ def title_info(preamble: list[Block], first_blocks: list[Block]) -> tuple[str | 
             agency = before
         agency = _clean_agency(agency)
         if not agency and i > 0:
-            prev = _clean_agency(unicodedata.normalize("NFKC", re.sub(r"\s+", "", paragraphs[i - 1])))
+            prev = _clean_agency(_flat(paragraphs[i - 1]))
             if prev and len(prev) <= 30 and _AGENCY_END.search(prev) and not _YEAR.search(prev):
                 agency = prev
         return agency or None, year
     return None, None
+
+
+def _flat(text: str) -> str:
+    return unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
 
 
 def _clean_agency(text: str) -> str:
