@@ -38,7 +38,7 @@ def make_corpus(folder: Path, n: int) -> list[Path]:
         path.write_bytes(doc.data)
         paths.append(path)
     # PDFs a word processor wrote (LibreOffice), as most portals publish them.
-    paths += sorted((ROOT / "eval" / "cases").glob("*_lo.pdf"))
+    paths += sorted((ROOT / "eval" / "cases").glob("*_lopdf.pdf"))
     return paths
 
 
@@ -88,7 +88,7 @@ def peak_memory_mb(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=40, help="synthetic PDFs (plus eval/cases *_lo.pdf)")
+    parser.add_argument("--n", type=int, default=40, help="synthetic PDFs (plus eval/cases *_lopdf.pdf)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -47,7 +47,7 @@ def main() -> None:
 
 def _convert(source: Path, target: str, out: Path) -> None:
     """DOCX → PDF or DOC through LibreOffice; the gold is the source's."""
-    stem = f"{source.stem}_lo"
+    stem = f"{source.stem}_lo{target}"  # case002_lopdf.pdf, case002_lodoc.doc
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/profile",
                         "--convert-to", target, "--outdir", tmp, str(source)],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,6 @@ NO_PREDICTION = "(none)"  # the format column of a gold document nobody predicte
 
 @dataclass
 class FieldCheck:
-    document: str
     key: str
     gold: object
     pred: object
@@ -46,7 +46,8 @@ def load_gold(folder: Path) -> dict[str, dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
             raise ValueError(f"{path}: not a gold file (no `fields` mapping)")
-        gold[data.get("document") or path.stem] = data
+        data.setdefault("document", path.stem)
+        gold[data["document"]] = data
     return gold
 
 
@@ -101,12 +102,10 @@ def same_value(key: str, gold, pred) -> bool:
 
 
 def check_document(gold: dict, pred: DocumentResult | None) -> list[FieldCheck]:
-    name = gold["document"]
     if pred is None:
-        return [FieldCheck(name, k, v, None, False, False) for k, v in gold["fields"].items()]
+        return [FieldCheck(k, v, None, False, False) for k, v in gold["fields"].items()]
     flagged = {item.field for item in pred.review}
-    return [FieldCheck(name, k, v, pred.fields.get(k), same_value(k, v, pred.fields.get(k)),
-                       k in flagged)
+    return [FieldCheck(k, v, pred.fields.get(k), same_value(k, v, pred.fields.get(k)), k in flagged)
             for k, v in gold["fields"].items()]
 
 
@@ -192,15 +191,29 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def _short(value, width: int) -> str:
-    text = "null" if value is None else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= width else text[:width - 1] + "…"
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    """Cut and pad to `width` terminal columns (CJK characters take two)."""
+    if _width(text) > width:
+        text = text[:width]  # every character takes at least one column
+        while _width(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - _width(text))
+
+
+def _cell(value, width: int) -> str:
+    return _pad("null" if value is None else json.dumps(value, ensure_ascii=False), width)
 
 
 def format_report(report: dict, verbose: bool = False) -> str:
     docs = report["documents"]
     lines = [f"documents: {docs['gold']} gold, {docs['predicted']} predicted"
-             + (f", missing: {', '.join(docs['missing'])}" if docs["missing"] else ""),
+             + (f", missing: {', '.join(docs['missing'])}" if docs["missing"] else "")
+             + (f"; {len(docs['without_gold'])} predictions without gold" if docs["without_gold"] else ""),
              f"fields: {report['fields']}, wrong: {report['wrong']}, flagged: {report['flagged']}",
              f"accuracy: {_pct(report['accuracy'])}"]
     for title, table in (("by section", report["by_section"]), ("by format", report["by_format"])):
@@ -223,7 +236,9 @@ def format_report(report: dict, verbose: bool = False) -> str:
                 continue
             lines.append(f"\n{name} [{doc['status']}, {doc['format']}]: "
                          f"{len(doc['wrong'])}/{doc['fields']} wrong")
-            lines.append(f"  {'key':<36} {'gold':<24} {'pred':<24} flagged")
-            lines += [f"  {w['key']:<36} {_short(w['gold'], 24):<24} {_short(w['pred'], 24):<24} "
+            if doc["status"] != "ok":  # no fields at all: a table would only repeat the gold
+                continue
+            lines.append(f"  {'key':<40} {_pad('gold', 26)} {_pad('pred', 26)} flagged")
+            lines += [f"  {w['key']:<40} {_cell(w['gold'], 26)} {_cell(w['pred'], 26)} "
                       f"{'yes' if w['flagged'] else 'NO'}" for w in doc["wrong"]]
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from .errors import NotAReport, ReadError
-from .readers import read
+from .readers import check_size, read
 from .result import DocumentResult
 from .review import apply_rule_doubt, build_review
 from .rules import check_rules
@@ -32,9 +32,10 @@ def sha256_of(path: Path) -> str:
 def extract_file(path: str | Path, sha256: str | None = None) -> DocumentResult:
     """Never raises for bad input: an unreadable file gives a record with status `error`."""
     path = Path(path)
-    result = DocumentResult(document=path.name, sha256=sha256 or sha256_of(path),
-                            extractor_version=EXTRACTOR_VERSION)
+    result = DocumentResult(document=path.name, sha256=sha256 or "", extractor_version=EXTRACTOR_VERSION)
     try:
+        check_size(path)  # before hashing: a 2 GB file is refused without being read
+        result.sha256 = result.sha256 or sha256_of(path)
         doc = read(path)
         result.format = doc.format
         extraction = extract_fields(doc)

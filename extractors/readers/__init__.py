@@ -16,14 +16,18 @@ from .sniff import sniff_format
 MAX_BYTES = int(os.environ.get("NIANBAO_MAX_BYTES", 200 * 1024 * 1024))
 
 
-def read(path: str | os.PathLike) -> Document:
-    path = Path(path)
+def check_size(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
         raise ReadError("empty", f"{path.name}: the file is empty")
     if size > MAX_BYTES:
         raise ReadError("too_large", f"{path.name}: {size} bytes is over the {MAX_BYTES}-byte limit "
                         "(set NIANBAO_MAX_BYTES to raise it)")
+
+
+def read(path: str | os.PathLike) -> Document:
+    path = Path(path)
+    check_size(path)
     fmt = sniff_format(path)
     if fmt == "txt":
         from .text_dump import read_text_dump as reader

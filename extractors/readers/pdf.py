@@ -35,6 +35,8 @@ _ASCII_WORD_END = re.compile(r"[A-Za-z0-9,.;:%)]$")
 _ASCII_WORD_START = re.compile(r"^[A-Za-z0-9(]")
 
 _MUPDF_ERRORS = (RuntimeError, pymupdf.mupdf.FzErrorBase)
+# MuPDF reports damaged files on stderr as well as by exception; the exception is what we use.
+pymupdf.TOOLS.mupdf_display_errors(False)
 _ROWS = TypeAdapter(list[list[Cell]])
 
 
@@ -97,7 +99,19 @@ def _open(path: Path) -> pymupdf.Document:
     if pdf.page_count == 0:
         pdf.close()
         raise ReadError("corrupt", f"{path.name}: the PDF has no pages")
+    if pdf.is_repaired and not _has_eof_marker(path):
+        # MuPDF rebuilds a cut-off file from what is left and would hand us part of a
+        # report as if it were whole: a download that stopped half-way is an error.
+        pdf.close()
+        raise ReadError("corrupt", f"{path.name}: the PDF is truncated (no %%EOF; "
+                        "the file ends early, e.g. an interrupted download)")
     return pdf
+
+
+def _has_eof_marker(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 2048))
+        return b"%%EOF" in fh.read()
 
 
 # ---- one page: words, ruling lines, grids ----------------------------------------------

@@ -1,0 +1,202 @@
+"""The `nianbao` command.
+
+    nianbao extract PATH... --out DIR [--workers N] [--force] [--batch-size N]
+                    [--task-runner process|thread|module:Class]
+    nianbao eval --gold DIR --pred DIR [--json FILE] [--verbose]
+
+`extract` exits 0 when the batch finished, even if some documents are error records;
+1 when the run itself failed or some documents could not be processed; 2 on usage errors;
+130/143 when interrupted (finished documents are kept; a rerun resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def prepare_prefect_env(fallback_home: Path) -> None:
+    """Prefect reads these when first imported, so this runs before any Prefect import.
+    Values already in the environment win; `fallback_home` is used when ~/.cache is not
+    writable."""
+    if "PREFECT_HOME" not in os.environ:
+        # One home shared by runs: a fresh one costs ~6 s of database migrations.
+        try:
+            home = Path.home() / ".cache" / "nianbao" / "prefect"
+            home.mkdir(parents=True, exist_ok=True)
+            if not os.access(home, os.W_OK):
+                raise PermissionError(home)
+        except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+            home = fallback_home
+            home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry reads only this
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def _progress_bar():
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+    task_id = bar.add_task("starting Prefect", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task_id, description="extracting", completed=done, total=total)
+
+    return bar, update
+
+
+def _closing_lines(summary: dict, wall: float) -> list[str]:
+    docs = summary["documents"]
+    lines = [
+        f"documents: {docs['total']} ({docs['extracted']} extracted, {docs['skipped']} already done)"
+        f" — ok {docs['ok']}, not_a_report {docs['not_a_report']}, error {docs['error']}",
+    ]
+    if summary["errors_by_code"]:
+        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["errors_by_code"].items())))
+    if docs["unprocessed"]:
+        lines.append(f"unprocessed: {docs['unprocessed']} (a worker crashed; rerun to retry them)")
+    fails = summary["rule_failures"]
+    lines += [
+        f"fields: {summary['fields']}, flagged for review: {summary['flagged']}",
+        f"rule failures: source {fails['source']}, extraction {fails['extraction']}",
+        f"time: {wall:.1f} s in all, {summary['seconds']:.1f} s in the flow; documents took "
+        f"{summary['extract_seconds']:.1f} s of {summary['workers']} workers' time",
+        f"outputs: {summary['out']}",
+    ]
+    return lines
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    """Ctrl-C reaches the whole process group, Prefect's temporary server included. With the
+    server gone, Prefect's own crash handling retries it for minutes, so leave at once: every
+    finished document's JSON is whole (atomic writes) and a rerun resumes from them."""
+    # Prefect's wait() times out by SIGALRM; its timeout must not cut this cleanup short.
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    try:
+        from . import outputs
+        from .extract import stop_run_processes
+
+        if sys.stderr.isatty():
+            sys.stderr.write("\x1b[?25h")  # the progress bar hid the cursor
+        print(f"\nnianbao extract: {signal.Signals(signum).name}; finished documents are kept, "
+              "rerun to continue", file=sys.stderr)
+        outputs.remove_open_temps()
+        stop_run_processes()
+    finally:
+        os._exit(128 + signum)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    parser = args.parser
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        parser.error("no such file or folder: " + ", ".join(missing))
+    odd = [p for p in args.paths if not (os.path.isfile(p) or os.path.isdir(p))]
+    if odd:
+        parser.error("not a regular file or folder: " + ", ".join(odd))
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: exists and is not a folder")
+    prepare_prefect_env(out / ".prefect")
+    from .extract import default_workers, make_task_runner, run_extract  # imports Prefect
+
+    workers = args.workers or default_workers()
+    try:
+        runner = make_task_runner(args.task_runner, workers)
+    except (ValueError, ImportError, AttributeError) as err:
+        parser.error(f"task runner: {err}")
+    out.mkdir(parents=True, exist_ok=True)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    bar, update = _progress_bar() if show else (None, None)
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if bar:
+            bar.start()
+        summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
+                              batch_size=args.batch_size, progress=update)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if bar:
+            bar.stop()
+    print("\n".join(_closing_lines(summary, time.perf_counter() - started)))
+    return 1 if summary["documents"]["unprocessed"] else 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    parser = args.parser
+    from extractors.evaluate import evaluate, format_report, load_gold, load_predictions
+
+    for flag, folder in (("--gold", args.gold), ("--pred", args.pred)):
+        if not Path(folder).is_dir():
+            parser.error(f"{flag} {folder}: no such folder")
+    try:
+        gold = load_gold(Path(args.gold))
+    except ValueError as err:  # includes a file that is not JSON at all
+        parser.error(f"--gold: {err}")
+    if not gold:
+        parser.error(f"--gold {args.gold}: no gold JSON files")
+    preds, warnings = load_predictions(Path(args.pred))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    report = evaluate(gold, preds)
+    print(format_report(report, verbose=args.verbose))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
+                                   encoding="utf-8")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nianbao", description="Read 政府信息公开工作年度报告 "
+                                     "into the standard model, check them and flag doubtful fields.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ext = sub.add_parser("extract", help="extract documents into per-document JSON and CSVs")
+    ext.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively)")
+    ext.add_argument("--out", required=True, help="output folder")
+    ext.add_argument("--workers", type=_positive, help="parallel workers (default: the CPUs available)")
+    ext.add_argument("--force", action="store_true", help="redo documents already extracted")
+    ext.add_argument("--batch-size", type=_positive, help="documents per task (default: automatic, ≤ 50)")
+    ext.add_argument("--task-runner", help="process (default), thread, or module:Class of a Prefect "
+                     "task runner such as prefect_dask:DaskTaskRunner; env NIANBAO_TASK_RUNNER")
+    ext.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar on stderr (default: when stderr is a terminal)")
+    ext.set_defaults(run=_cmd_extract, parser=ext)
+
+    ev = sub.add_parser("eval", help="score per-document JSONs against gold labels")
+    ev.add_argument("--gold", required=True, help="folder of gold JSON files")
+    ev.add_argument("--pred", required=True, help="folder of per-document JSONs (an extract --out)")
+    ev.add_argument("--json", help="also write the full report to this file")
+    ev.add_argument("--verbose", action="store_true", help="list the wrong fields of each document")
+    ev.set_defaults(run=_cmd_eval, parser=ev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

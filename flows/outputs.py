@@ -1,0 +1,206 @@
+"""What `nianbao extract` leaves in its output folder, and how it gets there.
+
+Every file is written atomically: into a hidden temp file next to the target, fsynced, then
+renamed over it, so a reader (or a rerun after a crash) sees either the old file or the new
+one, never half of one. No Prefect here: workers and tests use these directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO
+
+from pydantic import ValidationError
+
+from extractors.result import DocumentResult
+
+SUMMARY = "summary.json"
+FIELDS_CSV = "fields.csv"
+REVIEW_CSV = "review.csv"
+# Marks a folder as ours, so a later run over a parent folder does not read our outputs.
+MARKER = ".nianbao-out"
+TMP_SUFFIX = ".nianbao-tmp"
+
+FIELDS_COLUMNS = ("document", "template", "field", "value", "confidence", "flagged", "method")
+REVIEW_COLUMNS = ("document", "field", "value", "confidence", "reason", "page", "table", "row", "col")
+
+# Outputs get the usual permissions (mkstemp alone would leave them 0600).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+_MAX_NAME_BYTES = 200  # leaves room for ".json" and the temp prefix/suffix under 255
+
+_open_temps: set[str] = set()  # temp files this process is writing right now
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "w", **kwargs) -> Iterator[IO]:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    _open_temps.add(tmp)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    finally:
+        _open_temps.discard(tmp)
+    _fsync_dir(path.parent)
+
+
+def remove_open_temps() -> None:
+    """For a process about to exit without unwinding (os._exit): drop its half-written files."""
+    for tmp in list(_open_temps):
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+def remove_stale_temps(out: Path) -> list[str]:
+    """Temp files a killed run left behind (a kill -9 skips the cleanup in atomic_open)."""
+    removed = []
+    for entry in os.scandir(out):
+        if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
+            with suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def mark_output_dir(out: Path) -> None:
+    (out / MARKER).touch()
+
+
+def is_output_dir(folder: Path) -> bool:
+    return (folder / MARKER).is_file()
+
+
+def json_names(files: Iterable[Path]) -> dict[Path, str]:
+    """The per-document JSON name of every input: `<file name>.json`, except where two inputs
+    share a name (or the name is reserved or too long); those get a suffix hashed from the
+    file's absolute path, so the choice does not depend on the order or the other inputs."""
+    files = list(files)
+    counts = Counter(f.name for f in files)
+    names = {}
+    for f in files:
+        name = f.name
+        if counts[name] > 1 or f"{name}.json" == SUMMARY or len(name.encode()) > _MAX_NAME_BYTES:
+            digest = hashlib.sha1(str(f.resolve()).encode()).hexdigest()[:10]
+            short = name.encode()[:_MAX_NAME_BYTES - 11].decode(errors="ignore")
+            name = f"{short}~{digest}"
+        names[f] = f"{name}.json"
+    return names
+
+
+def document_json_paths(out: Path) -> list[Path]:
+    return sorted(Path(e.path) for e in os.scandir(out)
+                  if e.name.endswith(".json") and e.name != SUMMARY and e.is_file())
+
+
+def read_record_header(path: Path) -> dict | None:
+    """The fields resume needs from an earlier per-document JSON, or None if unusable."""
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {k: data.get(k) for k in ("sha256", "extractor_version", "status", "error_code")}
+
+
+def iter_results(out: Path) -> Iterator[tuple[Path, DocumentResult | None]]:
+    """Every per-document JSON in `out`, parsed one at a time (None when it is not one of
+    ours or is damaged), so a large run never holds all results in memory."""
+    for path in document_json_paths(out):
+        try:
+            yield path, DocumentResult.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError):
+            yield path, None
+
+
+def document_id(json_path: Path) -> str:
+    """The `document` column of the CSVs: the JSON's own name without `.json`, which is the
+    file name except where two inputs shared one."""
+    return json_path.name[:-len(".json")]
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+def field_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
+    flagged = {item.field for item in result.review}
+    for key, value in result.fields.items():
+        prov = result.provenance.get(key)
+        yield [doc, _cell(result.template), key, _cell(value), _cell(result.confidence.get(key)),
+               "true" if key in flagged else "false", prov.method if prov else ""]
+
+
+def review_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
+    for item in result.review:
+        prov = result.provenance.get(item.field)
+        yield [doc, item.field, _cell(result.fields.get(item.field)),
+               _cell(result.confidence.get(item.field)), item.reason,
+               *(_cell(getattr(prov, a, None)) for a in ("page", "table", "row", "col"))]
+
+
+def document_stats(result: DocumentResult) -> dict:
+    failures = Counter(r.blame or "unknown" for r in result.rules if r.status == "fail")
+    return {"status": result.status, "error_code": result.error_code,
+            "fields": len(result.fields), "flagged": len({i.field for i in result.review}),
+            "rule_failures": dict(failures)}
+
+
+def rebuild_tables(out: Path) -> tuple[dict[str, dict], list[str]]:
+    """Rewrite fields.csv and review.csv from every per-document JSON in `out`.
+
+    Returns each document's stats keyed by JSON file name, and the JSON files that could
+    not be read as results (they are left out of the CSVs)."""
+    stats: dict[str, dict] = {}
+    unreadable: list[str] = []
+    with atomic_open(out / FIELDS_CSV, "w", encoding="utf-8", newline="") as f_fh, \
+            atomic_open(out / REVIEW_CSV, "w", encoding="utf-8", newline="") as r_fh:
+        fields, review = csv.writer(f_fh), csv.writer(r_fh)
+        fields.writerow(FIELDS_COLUMNS)
+        review.writerow(REVIEW_COLUMNS)
+        for path, result in iter_results(out):
+            if result is None:
+                unreadable.append(path.name)
+                continue
+            doc = document_id(path)
+            fields.writerows(field_rows(doc, result))
+            review.writerows(review_rows(doc, result))
+            stats[path.name] = document_stats(result)
+    return stats, unreadable
+
+
+def write_summary(out: Path, summary: dict) -> None:
+    write_text_atomic(out / SUMMARY, json.dumps(summary, ensure_ascii=False, indent=1) + "\n")

@@ -1,0 +1,116 @@
+"""Shared by the flow and bad-input tests: one `nianbao extract` run over the seeds plus every
+bad input (Prefect runs are slow to start, so the suite makes just this one and a rerun)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main, prepare_prefect_env
+
+# Before anything imports Prefect, which reads its settings once.
+prepare_prefect_env(Path(tempfile.gettempdir()) / "nianbao-test-prefect")
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "eval" / "seeds"
+GOLD = REPO / "eval" / "gold"
+
+
+def run_cli(argv: list[str]) -> tuple[int, str]:
+    """`nianbao ARGV` in this process: (exit code, stdout)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue()
+
+
+def _pdf(text: str) -> bytes:
+    import fitz
+
+    doc = fitz.open()
+    doc.new_page().insert_textbox(fitz.Rect(50, 50, 550, 800), text, fontname="china-s", fontsize=11)
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
+def make_bad_inputs(folder: Path) -> None:
+    """One file per kind of bad input, named after it."""
+    import fitz
+
+    from extractors.synth import generate
+
+    folder.mkdir(parents=True)
+    (folder / "empty.pdf").write_bytes(b"")
+    report_pdf = generate(3, "2019", "pdf").data
+    (folder / "truncated.pdf").write_bytes(report_pdf[:len(report_pdf) // 2])
+    doc = fitz.open()
+    doc.new_page().insert_text((50, 50), "2020年政府信息公开工作年度报告", fontname="china-s")
+    doc.save(folder / "encrypted.pdf", encryption=fitz.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
+    doc.close()
+    # 1 GiB of zeros as word/document.xml, streamed: ~5 MB on disk, ~1 s to build
+    with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("word/document.xml", "w", force_zip64=True) as fh:
+            zeros = bytes(1 << 20)
+            for _ in range(1024):
+                fh.write(zeros)
+    with open(folder / "huge.pdf", "wb") as fh:
+        fh.truncate(2 * 1024 ** 3)  # sparse: takes no disk space
+    (folder / "speech.pdf").write_bytes(_pdf(
+        "2021年政府工作报告\n各位代表：\n现在，我代表市人民政府，向大会报告政府工作，请予审议。\n"
+        "一、2020年工作回顾\n过去一年，全市地区生产总值增长5.2%，城乡居民收入稳步增长。"))
+    (folder / "page.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>通知</title></head><body>"
+        "<p>关于开展安全生产检查的通知</p><p>各单位：请做好相关工作。</p></body></html>",
+        encoding="utf-8")
+    (folder / "report_pdf.docx").write_bytes(report_pdf)
+    (folder / "report_docx.pdf").write_bytes(generate(4, "2021", "docx").data)
+
+
+@dataclass
+class Run:
+    inputs: Path
+    out: Path
+    code: int
+    stdout: str
+    summary: dict
+
+
+@pytest.fixture(scope="session")
+def extract_run(tmp_path_factory) -> Run:
+    """inputs/seeds (the five seeds), inputs/dup (a seed again: same name, other folder),
+    inputs/bad (make_bad_inputs), hidden files, and the output folder inside inputs/."""
+    inputs = tmp_path_factory.mktemp("inputs")
+    shutil.copytree(SEEDS, inputs / "seeds")
+    (inputs / "dup").mkdir()
+    shutil.copy(SEEDS / "000_0fd88f05dde60c98.txt", inputs / "dup")
+    make_bad_inputs(inputs / "bad")
+    (inputs / ".hidden.txt").write_text("not an input")
+    (inputs / ".git").mkdir()
+    (inputs / ".git" / "notes.txt").write_text("not an input")
+    out = inputs / "results"
+    code, stdout = run_cli(["extract", str(inputs), "--out", str(out), "--workers", "2"])
+    return Run(inputs, out, code, stdout, json.loads((out / "summary.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def record(extract_run):
+    """The per-document JSON of an input of the shared run, by file name."""
+    by_name = {Path(f["path"]).name: f for f in extract_run.summary["files"]}
+
+    def load(name: str) -> dict:
+        return json.loads((extract_run.out / by_name[name]["json"]).read_text(encoding="utf-8"))
+
+    return load
