@@ -16,6 +16,7 @@ from ..standard_model import REQUEST_ROWS
 
 _UNIT = r"(?:件|宗|个|份)"
 _GAP = r"[^，,。；;：:\d]{0,12}?"
+_WITH_CARRIED = re.compile(r"[(（][^)）]{0,4}(上年|结转)")
 _NO_CHANGE = re.compile(r"增|减|多|少|比|同比|结转|上年|下年")
 
 
@@ -76,7 +77,11 @@ def _sentence_figures(sentence: str, template: str) -> list[ProseFigure]:
             m = pattern.search(sentence)
             if m and not _NO_CHANGE.search(m.group(0)):
                 related = ("requests.new.total",) if m.group(0).startswith("办理") else ()
-                found.append(ProseFigure(fields=fields(template), value=int(m.group(1)),
+                summed = fields(template)
+                if _WITH_CARRIED.match(sentence, m.end()):
+                    # 收到申请18件（含上年结转3件）: the figure is new + carried.
+                    summed = summed + ("requests.carried.total",)
+                found.append(ProseFigure(fields=summed, value=int(m.group(1)),
                                          text=m.group(0), related=related))
                 opened_at = m.end() if opened_at is None else min(opened_at, m.end())
         if opened_at is not None:
