@@ -65,9 +65,9 @@ class _Checker:
         return "extraction" if doubtful else "source"
 
     def _add(self, rule: str, scope: str, ok: bool, keys: list[str], detail: str) -> None:
-        self.results.append(RuleResult(rule=rule, scope=scope, status="pass" if ok else "fail",
-                                       blame=None if ok else self._blame(keys), fields=keys,
-                                       detail=detail))
+        self.results.append(RuleResult.model_construct(  # trusted values: no validation cost
+            rule=rule, scope=scope, status="pass" if ok else "fail",
+            blame=None if ok else self._blame(keys), fields=keys, detail=detail))
 
     def _fmt(self, keys: list[str]) -> str:
         return " + ".join(_num(self._value(k)) for k in keys)

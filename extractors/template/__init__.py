@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..document import Document, Table
+from ..document import Document
 from ..errors import NotAReport, ReadError
 from ..result import FieldProvenance, ProseFigure, Reading
 from ..standard_model import TEXT_KEYS, field_keys, section_of
@@ -15,7 +15,8 @@ from .appeals_table import is_appeals_table, read_appeals
 from .meta import detect_template, title_info, year_from_text
 from .prose import prose_figures
 from .requests_table import is_requests_table, read_requests
-from .rows import CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, absent_reading
+from .rows import (CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, RowView,
+                   absent_reading, table_rows)
 from .sections import Section, section_text, split_sections
 
 _TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
@@ -31,14 +32,15 @@ class Extraction:
 
 def extract_fields(doc: Document) -> Extraction:
     preamble, sections = split_sections(doc)
-    tables = doc.tables()
-    found = {
-        "requests": [t for t in tables if is_requests_table(t)],
-        "appeals": [t for t in tables if is_appeals_table(t)],
-    }
-    found["appeals"] = [t for t in found["appeals"] if t not in found["requests"]]
-    found["active"] = [t for t in tables if is_active_table(t)
-                       and t not in found["requests"] and t not in found["appeals"]]
+    tables = [table_rows(t) for t in doc.tables()]  # each row split once into label and values
+    found: dict[str, list] = {"requests": [], "appeals": [], "active": []}
+    for rows in tables:
+        if is_requests_table(rows):
+            found["requests"].append(rows)
+        elif is_appeals_table(rows):
+            found["appeals"].append(rows)
+        elif is_active_table(rows):
+            found["active"].append(rows)
     paragraphs = [p.text for p in doc.paragraphs()]
     if not any(found.values()) and not any(_REPORT_WORDS.search(p) for p in paragraphs[:30]):
         if doc.ocr_pages:
@@ -89,7 +91,7 @@ def _meta(key: str, value, confidence: float, note: str | None) -> Reading:
                    prov=FieldProvenance(method="title" if value is not None else "absent", note=note))
 
 
-def _fill_missing(readings: dict[str, Reading], template: str, found: dict[str, list[Table]],
+def _fill_missing(readings: dict[str, Reading], template: str, found: dict[str, list[list[RowView]]],
                   sections: list[Section]) -> None:
     for key in field_keys(template):
         section = section_of(key)

@@ -6,11 +6,10 @@ whose label names it and whose cells follow the template's columns for that item
 
 from __future__ import annotations
 
-from ..document import Table
 from ..result import Reading
 from ..standard_model import CHANGE_KEYS, MONEY_KEYS, field_keys
 from .labels import ACTIVE_ITEM_PATTERNS, match_label, normalize
-from .rows import CONF_AMBIGUOUS_ROW, cell_reading, table_rows
+from .rows import CONF_AMBIGUOUS_ROW, RowView, cell_reading
 
 # Each item's columns in printed order, per template.
 COLUMNS = {
@@ -36,9 +35,9 @@ COLUMNS = {
 _MAX_LABEL = 16  # an item label is short; a long sentence that mentions 行政许可 is not one
 
 
-def is_active_table(table: Table) -> bool:
-    text = "".join(normalize(c.text) for row in table.rows[:3] for c in row)
-    items = sum(1 for rv in table_rows(table) if rv.values and _item(rv.label))
+def is_active_table(rows: list[RowView]) -> bool:
+    text = "".join(normalize(c.text) for rv in rows[:3] for c in rv.labels + rv.values)
+    items = sum(1 for rv in rows if rv.values and _item(rv.label))
     return items >= 2 or (items >= 1 and ("第二十条" in text or "信息内容" in text))
 
 
@@ -49,11 +48,11 @@ def _item(label: str) -> str | None:
     return match.key if match and match.exact else None
 
 
-def read_active(tables: list[Table], template: str) -> dict[str, Reading]:
+def read_active(tables: list[list[RowView]], template: str) -> dict[str, Reading]:
     readings: dict[str, Reading] = {}
     valid = set(field_keys(template))
-    for table in tables:
-        for rv in table_rows(table):
+    for rows in tables:
+        for rv in rows:
             item = _item(rv.label)
             if item is None or not rv.values or item not in COLUMNS[template]:
                 continue
@@ -73,7 +72,7 @@ def read_active(tables: list[Table], template: str) -> dict[str, Reading]:
                 if key not in valid:
                     continue
                 kind = "money" if key in MONEY_KEYS else "change" if key in CHANGE_KEYS else "count"
-                reading = cell_reading(key, cell, kind, rv.label, True, table, note)
+                reading = cell_reading(key, cell, kind, rv.label, True, rv.table, note)
                 if note:
                     reading.confidence = min(reading.confidence, CONF_AMBIGUOUS_ROW)
                 readings[key] = reading

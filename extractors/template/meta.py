@@ -6,8 +6,9 @@ import re
 import unicodedata
 from collections import Counter
 
-from ..document import Block, Table
+from ..document import Block
 from .labels import normalize
+from .rows import RowView
 
 _TITLE = re.compile(r"(政府信息公开|政务公开|信息公开)(工作)?的?(年度报告|年报|工作报告)")
 _NOT_TITLE = re.compile(r"当前位置|您的位置|>|»|首页")  # breadcrumbs name the category, not the report
@@ -78,9 +79,9 @@ _MARKS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开�
 _MARKS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额", "逾期不补正", "收费通知")
 
 
-def detect_template(tables: list[Table], year: int | None) -> tuple[str, bool]:
-    """The template version, and whether the tables themselves said so."""
-    text = "".join(normalize(c.text) for t in tables for row in t.rows for c in row)
+def detect_template(tables: list[list[RowView]], year: int | None) -> tuple[str, bool]:
+    """The template version, and whether the tables' labels say so."""
+    text = "".join(normalize(c.text) for rows in tables for rv in rows for c in rv.labels)
     score = sum(m in text for m in _MARKS_2021) - sum(m in text for m in _MARKS_2019)
     if not score and "其他处理" in text and "不再处理" not in text:
         score = -1  # 2019 prints （六）其他处理 as one row; 2021 splits it into three

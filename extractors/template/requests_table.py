@@ -8,7 +8,7 @@ from ..document import Cell, Table
 from ..result import Reading
 from ..standard_model import APPLICANT_COLUMNS, REQUEST_ROWS
 from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
-from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading, table_rows
+from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading
 
 N = len(APPLICANT_COLUMNS)
 _GROUP = re.compile(r"\(([一二三四五六七])\)")  # （三） of 三（三）不予公开, after normalize
@@ -18,27 +18,29 @@ _HEADER_WORDS = {"自然人": "natural", "商业企业": "commercial", "科研�
                  "社会公益组织": "social", "法律服务机构": "legal", "其他": "other", "总计": "total"}
 
 
-def is_requests_table(table: Table) -> bool:
-    hits = {m.key for rv in table_rows(table) if len(rv.values) >= 3
+def is_requests_table(rows: list[RowView]) -> bool:
+    hits = {m.key for rv in rows if len(rv.values) >= 3
             for m in [match_label(rv.label, REQUEST_ROW_PATTERNS)] if m and m.exact}
     return len(hits) >= 4 or bool(hits & {"new", "granted", "carry_forward"}) and len(hits) >= 2
 
 
-def read_requests(tables: list[Table], template: str, grid_reliable: bool) -> dict[str, Reading]:
+def read_requests(tables: list[list[RowView]], template: str, grid_reliable: bool) -> dict[str, Reading]:
     """Read every row of the 三 table(s); a table split across pages arrives as several."""
     readings: dict[str, Reading] = {}
+    rows_read: set[str] = set()
     group = ""
-    for table in tables:
-        header_cols = _header_columns(table) if grid_reliable else {}
-        for rv in _join_rows_split_by_page_break(table_rows(table)):
+    for rows in tables:
+        header_cols = _header_columns(rows[0].table) if grid_reliable and rows else {}
+        for rv in _join_rows_split_by_page_break(rows):
             marks = _GROUP.findall(normalize(rv.label))
             if marks:
                 group = marks[-1]
             if not rv.values or not rv.labels:
                 continue
             key, exact = _row_key(rv, group, template)
-            if key is None or any(k.startswith(f"requests.{key}.") for k in readings):
+            if key is None or key in rows_read:
                 continue
+            rows_read.add(key)
             readings.update(_row_readings(key, exact, rv, header_cols))
     return readings
 

@@ -41,6 +41,8 @@ def _clean(text: str) -> str:
 def parse_value(text: str | None, kind: Kind = "count") -> Parsed:
     if text is None:
         return Parsed(None, "blank")
+    if text.isascii() and text.strip().isdigit():  # the common case, without the regexes
+        return Parsed(int(text) if kind != "money" else float(text), "ok")
     raw = unicodedata.normalize("NFKC", text).strip()
     if re.sub(r"\s+", "", raw) in _BLANKS:
         return Parsed(None, "blank")
