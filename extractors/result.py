@@ -3,6 +3,7 @@ results with blame, and the review queue. This is the per-document JSON of `nian
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -10,7 +11,11 @@ from pydantic import BaseModel, Field
 Value = int | float | str | None
 
 
-class FieldProvenance(BaseModel):
+# FieldProvenance and Reading are plain dataclasses: a report has ~200 of each, and building
+# them as pydantic models cost more than the rest of the extraction. Pydantic still
+# validates and serialises FieldProvenance inside DocumentResult.
+@dataclass(slots=True)
+class FieldProvenance:
     """Where a value came from: a table cell, a span of prose, or nowhere (absent)."""
     method: Literal["table", "prose", "title", "absent", "llm"]
     table: str | None = None  # table id in the Document
@@ -24,12 +29,13 @@ class FieldProvenance(BaseModel):
     note: str | None = None
 
 
-class Reading(BaseModel):
+@dataclass(slots=True)
+class Reading:
     """One field as an extractor read it."""
     key: str
+    prov: FieldProvenance
     value: Value = None
     confidence: float = 0.0
-    prov: FieldProvenance
     stated: int | None = None  # this year's count printed beside a change, e.g. 252 of 252（减18）
 
 

@@ -7,6 +7,7 @@ whole report and, section by section, as the response model of the LLM extractor
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -194,9 +195,10 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def field_keys(template: str) -> list[str]:
+@cache
+def field_keys(template: str) -> tuple[str, ...]:
     """Every key of a template, in the spec's order."""
-    return list(REPORT_MODELS[template]().to_flat())
+    return tuple(REPORT_MODELS[template]().to_flat())
 
 
 def section_of(key: str) -> str:

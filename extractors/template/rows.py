@@ -52,9 +52,7 @@ def table_rows(table: Table) -> list[RowView]:
 def cell_reading(key: str, cell: Cell, kind: Kind, label: str, exact_label: bool,
                  table: Table, note: str | None = None) -> Reading:
     parsed = parse_value(cell.text, kind)
-    # model_construct: these values are ours and well-typed; validating each of the ~200
-    # readings of a report costs more than the rest of the extraction.
-    prov = FieldProvenance.model_construct(
+    prov = FieldProvenance(
         method="table", table=table.id, row=cell.row, col=cell.col, raw=cell.text, label=label,
         page=cell.prov.page, bbox=cell.prov.bbox, source=cell.prov.source, note=note)
     if parsed.status == "garbled":
@@ -66,8 +64,8 @@ def cell_reading(key: str, cell: Cell, kind: Kind, label: str, exact_label: bool
         confidence = CONF_BLANK if parsed.status == "blank" else CONF_EXACT
     if cell.prov.score is not None:  # OCR: the recognition score bounds what we know
         confidence = min(confidence, cell.prov.score)
-    return Reading.model_construct(key=key, value=parsed.value, confidence=confidence, prov=prov,
-                                   stated=parsed.stated)
+    return Reading(key=key, value=parsed.value, confidence=confidence, prov=prov,
+                   stated=parsed.stated)
 
 
 def absent_reading(key: str, confidence: float, note: str) -> Reading:
