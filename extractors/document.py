@@ -83,7 +83,10 @@ class DocumentBuilder:
     def paragraph(self, text: str, prov: Provenance | None = None) -> None:
         text = text.strip()
         if text:
-            self.doc.blocks.append(Block(paragraph=Paragraph(text=text, prov=prov or Provenance())))
+            # Readers hand over well-typed values: constructing without validation keeps a
+            # long document's thousands of paragraphs cheap.
+            para = Paragraph.model_construct(text=text, prov=prov or Provenance())
+            self.doc.blocks.append(Block.model_construct(paragraph=para))
 
     def image(self, name: str | None = None, prov: Provenance | None = None) -> None:
         self.doc.blocks.append(Block(image=Image(name=name, prov=prov or Provenance())))
