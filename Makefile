@@ -15,11 +15,11 @@ system-deps:
 
 setup: system-deps $(BIN)/nianbao
 
-# The main job on the bundled reports, no configuration: extract, check, flag, then score
-# against the gold labels.
+# The main job on the bundled reports (the real seeds and the synthetic cases in every
+# format), no configuration: extract, check, flag, then score against the gold labels.
 demo: setup
-	$(BIN)/nianbao extract eval/seeds --out out/seeds
-	$(BIN)/nianbao eval --gold eval/gold --pred out/seeds
+	$(BIN)/nianbao extract eval/seeds eval/cases --out out/eval
+	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold --pred out/eval
 
 test: setup
 	$(BIN)/pytest

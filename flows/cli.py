@@ -2,7 +2,7 @@
 
     nianbao extract PATH... --out DIR [--workers N] [--force] [--batch-size N]
                     [--task-runner process|thread|module:Class]
-    nianbao eval --gold DIR --pred DIR [--json FILE] [--verbose]
+    nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
 1 when the run itself failed or some documents could not be processed; 2 on usage errors;
@@ -140,15 +140,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     parser = args.parser
     from extractors.evaluate import evaluate, format_report, load_gold, load_predictions
 
-    for flag, folder in (("--gold", args.gold), ("--pred", args.pred)):
+    for flag, folder in [("--gold", g) for g in args.gold] + [("--pred", args.pred)]:
         if not Path(folder).is_dir():
             parser.error(f"{flag} {folder}: no such folder")
+    gold: dict = {}
     try:
-        gold = load_gold(Path(args.gold))
+        for folder in args.gold:
+            gold.update(load_gold(Path(folder)))
     except ValueError as err:  # includes a file that is not JSON at all
         parser.error(f"--gold: {err}")
     if not gold:
-        parser.error(f"--gold {args.gold}: no gold JSON files")
+        parser.error(f"--gold {' '.join(args.gold)}: no gold JSON files")
     preds, warnings = load_predictions(Path(args.pred))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -185,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext.set_defaults(run=_cmd_extract, parser=ext)
 
     ev = sub.add_parser("eval", help="score per-document JSONs against gold labels")
-    ev.add_argument("--gold", required=True, help="folder of gold JSON files")
+    ev.add_argument("--gold", required=True, nargs="+", help="folder(s) of gold JSON files")
     ev.add_argument("--pred", required=True, help="folder of per-document JSONs (an extract --out)")
     ev.add_argument("--json", help="also write the full report to this file")
     ev.add_argument("--verbose", action="store_true", help="list the wrong fields of each document")
