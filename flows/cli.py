@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import outputs
+
 
 def prepare_prefect_env(fallback_home: Path) -> None:
     """Prefect reads these when first imported, so this runs before any Prefect import.
@@ -123,10 +125,14 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     bar, update = _progress_bar() if show else (None, None)
     previous = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if bar:
-            bar.start()
-        summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
-                              batch_size=args.batch_size, progress=update)
+        with outputs.exclusive(out):
+            if bar:
+                bar.start()
+            summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
+                                  batch_size=args.batch_size, progress=update)
+    except outputs.OutputBusy as err:
+        print(f"nianbao: {err}", file=sys.stderr)
+        return 2
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -8,6 +8,7 @@ one, never half of one. No Prefect here: workers and tests use these directly.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ FIELDS_CSV = "fields.csv"
 REVIEW_CSV = "review.csv"
 # Marks a folder as ours, so a later run over a parent folder does not read our outputs.
 MARKER = ".nianbao-out"
+LOCK = ".nianbao-lock"
 TMP_SUFFIX = ".nianbao-tmp"
 
 FIELDS_COLUMNS = ("document", "template", "field", "value", "confidence", "flagged", "method")
@@ -81,6 +83,26 @@ def _fsync_dir(folder: Path) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
+
+
+class OutputBusy(RuntimeError):
+    """Another run is writing to the same output folder."""
+
+
+@contextmanager
+def exclusive(out: Path):
+    """Hold the output folder for one run: a second run at the same time would delete the
+    first's temp files as stale and interleave the CSVs. The lock goes with the process, so
+    a killed run never leaves the folder locked."""
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"{out}: another nianbao run is writing to this folder") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temps(out: Path) -> list[str]:

@@ -259,3 +259,16 @@ def test_task_runner_from_option_or_env(monkeypatch):
     assert isinstance(runner, ThreadPoolTaskRunner)
     with pytest.raises(ValueError):
         extract.make_task_runner("dask", 2)
+
+
+def test_second_run_on_the_same_output_folder_is_refused_while_the_first_runs(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("政府信息公开工作年度报告\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    with outputs.exclusive(out):
+        code, _ = run_cli(["extract", str(src), "--out", str(out)])
+    assert code == 2
+    assert "another nianbao run" in capsys.readouterr().err
+    assert not list(out.glob("*.json"))
