@@ -78,7 +78,9 @@ class _Checker:
             return  # a table the report does not print has nothing to check
         lhs, rhs = sum(self._value(k) for k in left), sum(self._value(k) for k in right)
         ok = lhs == rhs
-        self._add(rule, scope, ok, keys, f"{self._fmt(left)} {'=' if ok else '≠'} {self._fmt(right)}")
+        # The working is spelled out for failures, which a person reads; passes say the sum.
+        self._add(rule, scope, ok, keys,
+                  f"{_num(lhs)} = {_num(rhs)}" if ok else f"{self._fmt(left)} ≠ {self._fmt(right)}")
 
     def stated_count(self, item: str, change: Reading) -> None:
         prev_key = f"active.{item}.prev"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -19,6 +20,7 @@ _QUOTES = re.compile(r"[\"'“”‘’「」『』]")
 _NUMBERING = re.compile(r"^(?:[(（]?[一二三四五六七八九十]+[)）、.]|[(（]?\d+[)）、.]|\d+、)+")
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """Fold width, spaces, quotes and numbering punctuation so labels compare by content."""
     text = unicodedata.normalize("NFKC", text)
@@ -95,6 +97,7 @@ class LabelMatch:
     score: float
 
 
+@lru_cache(maxsize=8192)  # every report prints the same template labels
 def match_label(label: str, patterns: tuple[RowPattern, ...]) -> LabelMatch | None:
     norm = normalize(label)
     if not norm:

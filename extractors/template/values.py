@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["count", "change", "money"]
@@ -38,6 +39,7 @@ def _clean(text: str) -> str:
     return text.replace("—", "-").replace("–", "-").replace("−", "-") if text not in _BLANKS else text
 
 
+@lru_cache(maxsize=8192)  # reports repeat the same few texts ("0", blanks, the labels)
 def parse_value(text: str | None, kind: Kind = "count") -> Parsed:
     if text is None:
         return Parsed(None, "blank")
