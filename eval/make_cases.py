@@ -1,11 +1,14 @@
-"""Build eval/cases: synthetic reports with known gold, in every format the pipeline reads.
+"""Build eval/cases and eval/scans: synthetic reports with known gold, in every format the
+pipeline reads.
 
-    .venv/bin/python eval/make_cases.py [--out eval/cases] [--n 40] [--seed 2026]
+    .venv/bin/python eval/make_cases.py [--out eval/cases] [--n 40] [--seed 2026] [--scans 8]
 
 Reports come from `extractors.synth` (txt, HTML, DOCX, PyMuPDF-drawn PDF, a third of them
 with injected source errors); some DOCX are then rendered by LibreOffice into PDF (the way
 most portal PDFs are made) and into DOC, so those readers meet files a real word processor
-wrote. Deterministic for a seed, apart from LibreOffice's own bytes.
+wrote. eval/scans holds image-only PDFs of other reports, rasterised at 150–200 dpi with skew
+up to 1.5°, blur, noise and JPEG artefacts (one upside down). Deterministic for a seed,
+apart from LibreOffice's own bytes.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import json
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from extractors.synth import generate
+from extractors.synth.scan import random_style, scan_pdf
 
 FORMATS = ("txt", "html", "docx", "pdf")
 
@@ -28,6 +35,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--office", type=int, default=6, help="DOCX also rendered to PDF and DOC")
+    parser.add_argument("--scans", type=int, default=8, help="scanned PDFs written to eval/scans")
     args = parser.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
@@ -43,6 +51,23 @@ def main() -> None:
     for target in ("pdf", "doc"):
         for source in docx_made[: args.office]:
             _convert(source, target, args.out)
+    _scans(args.out.parent / "scans", args.seed, args.scans)
+
+
+def _scans(out: Path, seed: int, n: int) -> None:
+    """Image-only PDFs of synthetic reports, degraded as scans are (issue 3's cases)."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "gold").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        doc = generate(seed + 500 + i, ("2019", "2021")[i % 2], "pdf", errors=(i % 3 == 0),
+                       name=f"scan{i:03d}.pdf")
+        style = random_style(rng)
+        if i == n - 1:
+            style = replace(style, upside_down=True)
+        doc.write(out)
+        (out / doc.name).write_bytes(scan_pdf(doc.data, style, seed=i))
 
 
 def _convert(source: Path, target: str, out: Path) -> None:

@@ -296,3 +296,23 @@ def test_cli_writes_reports_and_gold(tmp_path, capsys):
     main(["--out", str(again), "--n", "5", "--seed", "2", "--formats", "txt,html",
           "--templates", "2021", "--error-rate", "0.5"])
     assert all((again / p.name).read_bytes() == p.read_bytes() for p in files)
+
+
+def test_scanned_rendering_has_no_text_layer_and_keeps_the_pages():
+    import numpy as np
+    import pymupdf
+
+    from extractors.synth.scan import ScanStyle, degrade, scan_pdf
+
+    doc = generate(3, "2019", "pdf")
+    scanned = pymupdf.open(stream=scan_pdf(doc.data, ScanStyle(dpi=150, skew=1.0, noise=6), seed=1),
+                           filetype="pdf")
+    original = pymupdf.open(stream=doc.data, filetype="pdf")
+    assert scanned.page_count == original.page_count
+    assert all(not page.get_text().strip() and page.get_images() for page in scanned)
+    # a 1° skew moves a point 1 000 px from the centre by about 17 px
+    image = np.full((2001, 2001), 255, np.uint8)
+    image[1000, 1900] = 0
+    turned = degrade(image, ScanStyle(skew=1.0), np.random.default_rng(0))
+    y, x = np.unravel_index(np.argmin(turned), turned.shape)
+    assert abs(x - 1900) <= 1 and 14 <= 1000 - y <= 20
