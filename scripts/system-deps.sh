@@ -6,8 +6,8 @@
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
-ldconfig -p 2>/dev/null | grep -q 'libGL.so.1 ' || need+=(libgl1)
-ldconfig -p 2>/dev/null | grep -q 'libgthread-2.0.so.0 ' || need+=(libglib2.0-0)
+ldconfig -p 2>/dev/null | grep 'libGL.so.1 ' >/dev/null || need+=(libgl1)
+ldconfig -p 2>/dev/null | grep 'libgthread-2.0.so.0 ' >/dev/null || need+=(libglib2.0-0)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
   echo "nianbao: please install ${need[*]} (apt-get) to read DOC/WPS files" >&2; exit 0; fi
