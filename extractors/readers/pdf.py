@@ -5,8 +5,11 @@ Tables are rebuilt from the page's ruling lines (`get_cdrawings`) and word boxes
 page against ~0.5 ms for `get_text()`, and the template's tables are fully ruled, so a grid of
 line segments plus word centres gives the same cells for a fraction of the time.
 
-Pages with (almost) no text layer are not read here: `Document.ocr_pages` names them for OCR,
-and each keeps its place in the reading order as an image block.
+Pages with (almost) no text layer, or a garbage one, are read by OCR (extractors/ocr) into
+the same lines and grids, so paragraphs, running heads and tables over page breaks work alike.
+Where OCR is off (NIANBAO_OCR=off), has no engine installed, or reads nothing on the page,
+`Document.ocr_pages` names the page and it keeps its place in the reading order as an image
+block.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from pydantic import TypeAdapter
 
 from ..document import Cell, Document, DocumentBuilder, Provenance
 from ..errors import ReadError
+from ..grid import UnionFind, merge_cells
 
 TOL = 2.0     # points: ruling lines closer than this are one line; ends this close touch
 THIN = 3.0    # points: a filled rectangle thinner than this is drawn as a rule
 HEAD_BAND = 0.08  # top/bottom share of the page height where running heads and page numbers sit
 MIN_TEXT_CHARS = 20  # fewer characters than this on a page with an image: a scan, needs OCR
 
+_READABLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e0-9A-Za-z，。、；：（）《》“”]")
 _PAGE_NUMBER = re.compile(r"^[-—–－·\s]*(第\s*)?\d+(\s*页)?(\s*[/／]?\s*(共\s*)?\d+(\s*页)?)?[-—–－·\s]*$")
 # A numbered heading (一、 （一） 1． 第一) always opens a paragraph, whatever the layout says.
 _HEADING_START = re.compile(r"^\s*([一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[)）]|第[一二三四五六七八九十]+[部章节条])")
@@ -45,11 +50,12 @@ def read_pdf(path: Path) -> Document:
     pdf = _open(path)
     pages: list[_Page] = []
     no_text: list[int] = []
+    ocr = _OcrOnDemand()
     try:
         for index in range(pdf.page_count):
             try:
                 page = pdf.load_page(index)
-                pages.append(_read_page(page, index + 1, no_text))
+                pages.append(_read_page(page, index + 1, no_text, ocr))
             except _MUPDF_ERRORS:
                 continue  # a damaged page: keep what the others hold
         page_count = pdf.page_count
@@ -70,7 +76,8 @@ def read_pdf(path: Path) -> Document:
             number = pictures.pop(0)
             builder.image(f"page {number}", Provenance(page=number))
         if isinstance(item, _Para):
-            builder.paragraph(item.text, Provenance(page=item.page, bbox=item.bbox))
+            builder.paragraph(item.text, Provenance(page=item.page, bbox=item.bbox, score=item.score,
+                                                    source="native" if item.score is None else "ocr"))
         else:
             builder.table(item.rows(), Provenance(page=item.page, bbox=item.bbox))
     for number in pictures:
@@ -82,7 +89,26 @@ def read_pdf(path: Path) -> Document:
 
 def _needs_ocr(page: pymupdf.Page, words: list) -> bool:
     text = "".join(w[4] for w in words)
-    return len(text) - text.count("\ufffd") < MIN_TEXT_CHARS and bool(page.get_images())
+    usable = len(_READABLE.findall(text))
+    # Too little text, or mostly unreadable (fonts without a Unicode map give private-use
+    # codes or mojibake), on a page carrying a picture: the picture is the content.
+    return (usable < MIN_TEXT_CHARS or usable < 0.5 * len(text)) and bool(page.get_images())
+
+
+class _OcrOnDemand:
+    """The OCR engine, started at the first page that needs it: text-layer PDFs never pay
+    for loading OCR models."""
+
+    def __init__(self):
+        self._engine = None
+        self._asked = False
+
+    def engine(self):
+        if not self._asked:
+            from ..ocr import reader_engine
+
+            self._engine, self._asked = reader_engine(), True
+        return self._engine
 
 
 def _open(path: Path) -> pymupdf.Document:
@@ -123,6 +149,7 @@ class _Line:
     x1: float
     y1: float
     text: str
+    score: float | None = None  # OCR's recognition score; None for the text layer
 
     @property
     def height(self) -> float:
@@ -138,6 +165,8 @@ class _Cell:
     page: int
     bbox: tuple[float, float, float, float]
     text: str = ""
+    score: float | None = None  # OCR's recognition score; None for the text layer or an empty cell
+    source: str = "native"
 
 
 @dataclass(slots=True)
@@ -154,7 +183,8 @@ class _Grid:
         rows: list[list[dict]] = [[] for _ in range(self.n_rows)]
         for c in sorted(self.cells, key=lambda c: (c.r, c.c)):
             rows[c.r].append({"text": c.text, "row": c.r, "col": c.c, "rowspan": c.rs,
-                              "colspan": c.cs, "prov": {"page": c.page, "bbox": c.bbox}})
+                              "colspan": c.cs, "prov": {"page": c.page, "bbox": c.bbox,
+                                                        "source": c.source, "score": c.score}})
         # One validation call for the whole table: per-cell construction costs more than
         # reading the page.
         rows = _ROWS.validate_python(rows)
@@ -170,11 +200,15 @@ class _Page:
     grids: list[_Grid] = field(default_factory=list)
 
 
-def _read_page(page: pymupdf.Page, number: int, no_text: list[int]) -> _Page:
+def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnDemand) -> _Page:
     words = page.get_text("words")
     height = page.rect.height
     if _needs_ocr(page, words):
-        no_text.append(number)
+        engine = ocr.engine()
+        read = _ocr_page(page, number, engine) if engine is not None else None
+        if read is not None and (read.lines or read.heads or read.grids):
+            return read
+        no_text.append(number)  # nothing read: the page stays a picture
     grids, cell_words, body_words = _tables(page, number, words)
     for grid, per_cell in zip(grids, cell_words):
         for cell, ws in zip(grid.cells, per_cell):
@@ -184,7 +218,25 @@ def _read_page(page: pymupdf.Page, number: int, no_text: list[int]) -> _Page:
                 cell.text = _join_lines(_visual_lines(_raw_lines(ws)))
     # An all-empty grid is a frame or decoration, not a table.
     grids = [g for g in grids if any(c.text for c in g.cells)]
-    lines = _visual_lines(_raw_lines(body_words))
+    return _split_heads(number, height, _visual_lines(_raw_lines(body_words)), grids)
+
+
+def _ocr_page(page: pymupdf.Page, number: int, engine) -> _Page:
+    """The page read by OCR, as lines and grids like those of a text layer."""
+    from ..ocr import read_page
+
+    read = read_page(page, engine)
+    height = page.rect.height
+    lines = [_Line(*ln.bbox, ln.text, ln.score) for ln in read.lines if ln.text]
+    grids = [_Grid(page=number, bbox=t.bbox, xs=t.xs, n_rows=t.n_rows,
+                   cells=[_Cell(c.row, c.col, c.rowspan, c.colspan, number, c.bbox, c.text, c.score, "ocr")
+                          for c in t.cells],
+                   bottom_share=t.bbox[3] / height)
+             for t in read.tables if any(c.text for c in t.cells)]
+    return _split_heads(number, height, _visual_lines(lines), grids)
+
+
+def _split_heads(number: int, height: float, lines: list[_Line], grids: list[_Grid]) -> _Page:
     body, heads = [], []
     for line in lines:
         in_band = line.y1 <= HEAD_BAND * height or line.y0 >= (1 - HEAD_BAND) * height
@@ -220,9 +272,14 @@ def _visual_lines(lines: list[_Line]) -> list[_Line]:
             last.text = left.text + " " + right.text
             last.x0, last.x1 = min(last.x0, line.x0), max(last.x1, line.x1)
             last.y0, last.y1 = min(last.y0, line.y0), max(last.y1, line.y1)
+            last.score = _min_score(last.score, line.score)
         else:
-            out.append(_Line(line.x0, line.y0, line.x1, line.y1, line.text))
+            out.append(_Line(line.x0, line.y0, line.x1, line.y1, line.text, line.score))
     return out
+
+
+def _min_score(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _same_row(a: _Line, b: _Line) -> bool:
@@ -364,28 +421,19 @@ def _tables(page: pymupdf.Page, number: int, words: list):
 
 def _components(hs: list[tuple], vs: list[tuple]):
     """Rules that touch or cross form one table."""
-    parent = list(range(len(hs) + len(vs)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = UnionFind(len(hs) + len(vs))
     hs.sort()
     ys = [h[0] for h in hs]
     for k, (x, y0, y1) in enumerate(vs):
         for i in range(bisect_left(ys, y0 - TOL), bisect_right(ys, y1 + TOL)):
             _, x0, x1 = hs[i]
             if x0 - TOL <= x <= x1 + TOL:
-                a, b = find(i), find(len(hs) + k)
-                if a != b:
-                    parent[a] = b
+                sets.union(i, len(hs) + k)
     groups: dict[int, tuple[list, list]] = {}
     for i, h in enumerate(hs):
-        groups.setdefault(find(i), ([], []))[0].append(h)
+        groups.setdefault(sets.find(i), ([], []))[0].append(h)
     for k, v in enumerate(vs):
-        groups.setdefault(find(len(hs) + k), ([], []))[1].append(v)
+        groups.setdefault(sets.find(len(hs) + k), ([], []))[1].append(v)
     return [g for g in groups.values() if g[0] and g[1]]
 
 
@@ -399,60 +447,21 @@ def _grid(hs: list[tuple], vs: list[tuple], number: int, page_height: float):
     # wall_v[c][r]: the rule on column line c is drawn beside elementary row r
     wall_v = _walls(vs, xs, ys)
     wall_h = _walls(hs, ys, xs)
-
-    parent = list(range(n_r * n_c))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for c in range(1, n_c):
-        walls = wall_v[c]
-        for r in range(n_r):
-            if not walls[r]:
-                parent[find(r * n_c + c)] = find(r * n_c + c - 1)
-    for r in range(1, n_r):
-        walls = wall_h[r]
-        for c in range(n_c):
-            if not walls[c]:
-                parent[find(r * n_c + c)] = find((r - 1) * n_c + c)
-
-    spans: dict[int, list[int]] = {}  # root → [r0, c0, r1, c1]
-    for r in range(n_r):
-        for c in range(n_c):
-            s = spans.get(find(r * n_c + c))
-            if s is None:
-                spans[find(r * n_c + c)] = [r, c, r, c]
-            else:
-                s[0], s[1] = min(s[0], r), min(s[1], c)
-                s[2], s[3] = max(s[2], r), max(s[3], c)
-    if len(spans) < 2:
+    merged = merge_cells(n_r, n_c, lambda r, c: wall_v[c][r], lambda r, c: wall_h[r][c])
+    if merged is None:
         return None  # one box around text is a frame, not a table
-
-    # Grid lines that start no cell (a rule drawn only inside a merged area) are not columns.
-    row_keep = sorted({s[0] for s in spans.values()})
-    col_keep = sorted({s[1] for s in spans.values()})
-    row_at = {r: i for i, r in enumerate(row_keep)}
-    col_at = {c: i for i, c in enumerate(col_keep)}
-    cells, index_of = [], {}
-    for root, (r0, c0, r1, c1) in spans.items():
-        r, c = row_at[r0], col_at[c0]
-        rs = bisect_right(row_keep, r1) - r
-        cs = bisect_right(col_keep, c1) - c
-        index_of[root] = len(cells)
-        cells.append(_Cell(r, c, rs, cs, number, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
+    found, owner_of = merged
+    cells = [_Cell(m.row, m.col, m.rowspan, m.colspan, number,
+                   (xs[m.c0], ys[m.r0], xs[m.c1 + 1], ys[m.r1 + 1])) for m in found]
+    col_keep = sorted({m.c0 for m in found})
     grid = _Grid(page=number, bbox=(xs[0], ys[0], xs[-1], ys[-1]),
-                 xs=[xs[c] for c in col_keep] + [xs[-1]], n_rows=len(row_keep), cells=cells,
-                 bottom_share=ys[-1] / page_height)
+                 xs=[xs[c] for c in col_keep] + [xs[-1]], n_rows=max(m.row for m in found) + 1,
+                 cells=cells, bottom_share=ys[-1] / page_height)
 
     def owner(cx: float, cy: float) -> int | None:
         if not (xs[0] < cx < xs[-1] and ys[0] < cy < ys[-1]):
             return None
-        r = bisect_right(ys, cy) - 1
-        c = bisect_right(xs, cx) - 1
-        return index_of[find(r * n_c + c)]
+        return owner_of[bisect_right(ys, cy) - 1][bisect_right(xs, cx) - 1]
 
     return grid, owner
 
@@ -518,6 +527,7 @@ class _Para:
     text: str
     open_start: bool  # starts at the left margin: may continue the previous page's paragraph
     open_end: bool    # its last line runs to the right margin: may go on over the page
+    score: float | None = None  # lowest OCR score of its lines; None for the text layer
 
 
 def _page_items(page: _Page, m: _Margins) -> list:
@@ -554,9 +564,12 @@ def _new_paragraph(prev: _Line, line: _Line, m: _Margins) -> bool:
 def _paragraph(lines: list[_Line], number: int, m: _Margins) -> _Para:
     first, last = lines[0], lines[-1]
     bbox = (min(ln.x0 for ln in lines), first.y0, max(ln.x1 for ln in lines), last.y1)
+    score = None
+    for line in lines:
+        score = _min_score(score, line.score)
     return _Para(number, bbox, _join_lines(lines),
                  open_start=first.x0 <= m.left + 0.5 * first.height,
-                 open_end=last.x1 >= m.right - 1.5 * last.height)
+                 open_end=last.x1 >= m.right - 1.5 * last.height, score=score)
 
 
 def _join_across_pages(pages: list[list]) -> list:
@@ -575,6 +588,7 @@ def _join_across_pages(pages: list[list]) -> list:
               and tail.open_end and first.open_start and not _HEADING_START.match(first.text)):
             tail.text = _join(tail.text, first.text)
             tail.open_end = first.open_end
+            tail.score = _min_score(tail.score, first.score)
             items = items[1:]
         out += items
         if items:
@@ -614,6 +628,7 @@ def _append_part(top: _Grid, part: _Grid) -> None:
             above.rs += cell.rs
             if not above.text:
                 above.text, above.page, above.bbox = cell.text, cell.page, cell.bbox
+                above.score, above.source = cell.score, cell.source
             continue
         top.cells.append(cell)
     top.n_rows = base + part.n_rows - skip

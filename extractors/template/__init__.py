@@ -45,7 +45,8 @@ def extract_fields(doc: Document) -> Extraction:
     if not any(found.values()) and not any(_REPORT_WORDS.search(p) for p in paragraphs[:30]):
         if doc.ocr_pages:
             raise ReadError("needs_ocr", f"{doc.path}: pages {_page_list(doc.ocr_pages)} are pictures "
-                            "with no text layer (a scan); they need OCR, which this version does not run")
+                            "with no text layer (a scan) and no text read from them: OCR is off "
+                            "(NIANBAO_OCR=off), has no engine installed, or found no text")
         raise NotAReport(f"{doc.path}: no table of the 年度报告 template and no 政府信息公开工作年度报告 "
                          "title; not an annual information-disclosure report")
 

@@ -1,0 +1,139 @@
+"""A PDF page as a grayscale image ready for OCR: rendered, turned upright, deskewed, and
+with the transform back to PDF points kept so that every box read can be cropped from the
+page as evidence."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pymupdf
+
+from ..errors import ReadError
+from .engines import OcrEngine, tight_crop
+
+DPI = 200
+# A4 at 300 dpi is 8.7 Mpx; anything past this is a decompression bomb or an absurd page,
+# refused before MuPDF decodes it.
+MAX_PIXELS = int(os.environ.get("NIANBAO_OCR_MAX_PIXELS", 60_000_000))
+MAX_SKEW = 3.0  # degrees searched either way; scanners feed within a degree or two
+
+
+@dataclass
+class PageImage:
+    image: np.ndarray  # grayscale, upright and deskewed
+    to_points: np.ndarray  # 2×3 affine: processed-image pixels → PDF points of the page
+    rotation: int = 0  # quarter turns applied, degrees clockwise
+    skew: float = 0.0  # degrees the image was turned to straighten it
+
+    def bbox(self, rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A pixel rectangle of the processed image as a PDF-point bbox on the page."""
+        x0, y0, x1, y1 = rect
+        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=np.float64)
+        pts = corners @ self.to_points.T
+        (a, b), (c, d) = pts.min(axis=0), pts.max(axis=0)
+        return round(float(a), 2), round(float(b), 2), round(float(c), 2), round(float(d), 2)
+
+
+def check_pixels(width: int, height: int, what: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise ReadError("too_large", f"{what}: {width}×{height} pixels is over the {MAX_PIXELS}-pixel "
+                        "limit for OCR (set NIANBAO_OCR_MAX_PIXELS to raise it)")
+
+
+def render(page: pymupdf.Page, dpi: int = DPI) -> np.ndarray:
+    """The page in grayscale at `dpi`; refuses pages or embedded pictures too large to decode."""
+    for info in page.get_images():
+        check_pixels(info[2], info[3], f"page {page.number + 1}: embedded image")
+    zoom = dpi / 72
+    check_pixels(round(page.rect.width * zoom), round(page.rect.height * zoom),
+                 f"page {page.number + 1} at {dpi} dpi")
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.h, pix.stride)[:, :pix.w].copy()
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Ink as 255 on 0: Otsu on the whole page, which scanned print separates cleanly."""
+    _, mask = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return mask
+
+
+def estimate_skew(gray: np.ndarray) -> float:
+    """Degrees the content is turned (counter-clockwise positive), from the sharpness of the
+    row profile: text lines and rules give the sharpest profile when level. Measured on a
+    quarter-size image, coarse then fine."""
+    small = cv2.resize(ink_mask(gray), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    centre = (w / 2, h / 2)
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rows = cv2.warpAffine(small, m, (w, h), flags=cv2.INTER_NEAREST).sum(axis=1, dtype=np.float64)
+        return float(np.square(np.diff(rows)).sum())
+
+    coarse = max(np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.25), key=sharpness)
+    fine = max(np.arange(coarse - 0.25, coarse + 0.25 + 1e-9, 0.05), key=sharpness)
+    return -float(fine)
+
+
+def _quarter_turns(gray: np.ndarray, engine: OcrEngine) -> int:
+    """Clockwise quarter turns that make the page upright (0–3). Text lines lie along the
+    reading direction, so tall detected lines mean a 90° turn; which of the two directions is
+    right, the recognizer's confidence on the longest lines tells."""
+    quads = engine.detect(gray, max_side=800)
+    if not quads:
+        return 0
+    sizes = [(q.max(axis=0) - q.min(axis=0)) for q in quads]
+    tall = sum(1 for w, h in sizes if h > 1.5 * w)
+    wide = sum(1 for w, h in sizes if w > 1.5 * h)
+    base = 1 if tall > wide else 0
+    longest = sorted(range(len(quads)), key=lambda i: -max(sizes[i]))[:4]
+    crops = []
+    for i in longest:
+        x0, y0 = np.floor(quads[i].min(axis=0)).astype(int).clip(0)
+        x1, y1 = np.ceil(quads[i].max(axis=0)).astype(int)
+        crop = np.rot90(gray[y0:y1, x0:x1], -base)  # k < 0 turns clockwise
+        # a few glyphs from the middle of the line are enough, and recognition cost
+        # grows with the width read
+        h, w = crop.shape
+        if w > 8 * h:
+            crop = crop[:, w // 2 - 4 * h:w // 2 + 4 * h]
+        if crop.size:
+            crops.append(crop)
+    if not crops:
+        return base
+    upright = engine.read_lines([tight_crop(np.ascontiguousarray(c)) for c in crops])
+    flipped = engine.read_lines([tight_crop(np.ascontiguousarray(np.rot90(c, 2))) for c in crops])
+    score = sum(s for _, s in upright) - sum(s for _, s in flipped)
+    return base + (2 if score < 0 else 0)
+
+
+def prepare(page: pymupdf.Page, engine: OcrEngine, dpi: int = DPI) -> PageImage:
+    """Render, turn upright, deskew."""
+    gray = render(page, dpi)
+    # pixel → point of the rendered page, then each processing step composes onto it
+    to_points = np.array([[72 / dpi, 0, page.rect.x0], [0, 72 / dpi, page.rect.y0], [0, 0, 1]])
+    turns = _quarter_turns(gray, engine)
+    if turns:
+        h, w = gray.shape
+        gray = np.ascontiguousarray(np.rot90(gray, -turns))
+        to_points = to_points @ _undo_quarter_turns(turns, w, h)
+    skew = estimate_skew(gray)
+    if abs(skew) >= 0.1:
+        h, w = gray.shape
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), -skew, 1.0)
+        gray = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+        to_points = to_points @ np.linalg.inv(np.vstack([m, [0, 0, 1]]))
+    return PageImage(gray, to_points[:2], rotation=90 * turns, skew=skew)
+
+
+def _undo_quarter_turns(turns: int, w: int, h: int) -> np.ndarray:
+    """3×3 map from pixels of the image turned `turns` × 90° clockwise back to the original
+    (w × h) image's pixels."""
+    if turns == 1:  # turned (x, y) came from (y, h - 1 - x)
+        return np.array([[0, 1, 0], [-1, 0, h - 1], [0, 0, 1]], dtype=np.float64)
+    if turns == 2:
+        return np.array([[-1, 0, w - 1], [0, -1, h - 1], [0, 0, 1]], dtype=np.float64)
+    return np.array([[0, -1, w - 1], [1, 0, 0], [0, 0, 1]], dtype=np.float64)  # 3 turns

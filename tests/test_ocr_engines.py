@@ -1,0 +1,82 @@
+"""OCR engines: rapidocr works offline from the models inside its wheel; PaddleOCR only from
+local models; the table grid finds merged cells in a drawn image."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sysconfig
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from extractors.errors import ReadError
+from extractors.ocr.table_grid import find_rules, find_tables
+
+
+def test_rapidocr_models_are_inside_site_packages_and_it_reads_offline(monkeypatch):
+    pytest.importorskip("rapidocr_onnxruntime")
+    from extractors.ocr.engines import RapidOcrEngine
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the OCR engine tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    engine = RapidOcrEngine()  # a fresh instance: loads the models now, with the network refused
+    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    assert len(engine.model_paths) == 3
+    for path in engine.model_paths:
+        assert path.resolve().is_relative_to(site)
+    image = np.full((60, 200), 255, np.uint8)
+    cv2.putText(image, "2019", (20, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    [(text, score)] = engine.read_lines([image])
+    assert text == "2019" and score > 0.8
+
+
+def test_paddleocr_runs_only_from_local_models(tmp_path, monkeypatch):
+    if importlib.util.find_spec("paddleocr") is None:
+        pytest.skip("paddleocr not installed / no local models")
+    from extractors.ocr.engines import PaddleOcrEngine
+
+    monkeypatch.delenv("NIANBAO_PADDLEOCR_MODELS", raising=False)
+    with pytest.raises(ReadError, match="NIANBAO_PADDLEOCR_MODELS"):
+        PaddleOcrEngine()
+    with pytest.raises(ReadError, match="no det or rec model"):
+        PaddleOcrEngine(tmp_path)
+
+
+def test_unknown_engine_name_is_a_clear_error(monkeypatch):
+    from extractors.ocr import get_engine, reader_engine
+
+    with pytest.raises(ReadError, match="unknown OCR engine"):
+        get_engine("nosuch")
+    monkeypatch.setenv("NIANBAO_OCR_ENGINE", "nosuch")
+    with pytest.raises(ReadError):
+        reader_engine()
+    monkeypatch.setenv("NIANBAO_OCR", "off")
+    assert reader_engine() is None
+
+
+def test_grid_from_image_rules_has_merged_cells():
+    """A 3×3 grid at 200 dpi whose top row is one merged cell and whose left column merges
+    its lower two rows."""
+    image = np.full((700, 1000), 255, np.uint8)
+    xs, ys = [100, 400, 650, 900], [100, 250, 400, 600]
+    for y in ys:
+        cv2.line(image, (xs[0], y), (xs[-1], y), 0, 2)
+    cv2.line(image, (xs[0], ys[0]), (xs[0], ys[-1]), 0, 2)
+    cv2.line(image, (xs[-1], ys[0]), (xs[-1], ys[-1]), 0, 2)
+    for x in xs[1:-1]:
+        cv2.line(image, (x, ys[1]), (x, ys[-1]), 0, 2)  # no inner rule in the top row
+    cv2.line(image, (xs[0], ys[2]), (xs[1], ys[2]), 255, 6)  # left column: rows 2–3 merged
+    ink = (image < 128).astype(np.uint8) * 255
+    [table] = find_tables(find_rules(ink, 200), 200)
+    spans = sorted((c.row, c.col, c.rowspan, c.colspan) for c in table.cells)
+    assert spans == [(0, 0, 1, 3), (1, 0, 2, 1), (1, 1, 1, 1), (1, 2, 1, 1), (2, 1, 1, 1), (2, 2, 1, 1)]
+    rect = table.cells[table.cell_at(500, 500)].rect
+    assert np.allclose(rect, (400, 400, 650, 600), atol=2)
