@@ -80,3 +80,62 @@ def test_grid_from_image_rules_has_merged_cells():
     assert spans == [(0, 0, 1, 3), (1, 0, 2, 1), (1, 1, 1, 1), (1, 2, 1, 1), (2, 1, 1, 1), (2, 2, 1, 1)]
     rect = table.cells[table.cell_at(500, 500)].rect
     assert np.allclose(rect, (400, 400, 650, 600), atol=2)
+
+
+def test_a_glyph_with_a_thin_waist_stays_one_line_and_lines_apart_stay_apart():
+    from extractors.ocr.layout import text_line_crops
+
+    cell = np.full((60, 40), 255, np.uint8)
+    cell[5:12, 10:30] = 0  # top of a blurred "2": a gap of two blank rows under it
+    cell[14:20, 10:30] = 0
+    cell[35:45, 10:30] = 0  # a second line, 15 rows further down
+    crops = text_line_crops(cell, min_height=4, max_gap=2)
+    assert len(crops) == 2
+    assert crops[0].shape[0] > 15  # both parts of the glyph, with margins
+
+
+def test_cells_read_again_as_numbers_only_when_they_look_like_misread_digits():
+    from extractors.ocr.layout import needs_number_reading
+
+    assert needs_number_reading("o") and needs_number_reading("D") and needs_number_reading("L1")
+    for text in ("", "0", "12", "-1", "25.5", "/", "—", "无", "予以公开", "1 0"):
+        assert not needs_number_reading(text), text
+
+
+def test_a_point_is_kept_only_where_one_is_printed():
+    from extractors.ocr.layout import _has_dot
+
+    line = np.full((40, 80), 255, np.uint8)
+    line[6:34, 10:20] = 0  # "1"
+    line[6:34, 50:66] = 0  # "0", printed apart
+    assert not _has_dot(line)
+    line[29:34, 32:37] = 0  # a point on the baseline between them
+    assert _has_dot(line)
+
+
+class _BlindEngine:
+    name = "blind"
+
+    def read_lines(self, crops, charset=None):
+        return [("", 0.0)] * len(crops)
+
+
+def test_ink_that_reads_as_nothing_scores_zero_and_a_blank_cell_has_no_score():
+    from extractors.ocr.layout import read_tables
+    from extractors.ocr.page_image import PageImage
+
+    image = np.full((700, 1000), 255, np.uint8)
+    for y in (100, 250, 400):
+        cv2.line(image, (100, y), (900, y), 0, 2)
+    for x in (100, 500, 900):
+        cv2.line(image, (x, 100), (x, 400), 0, 2)
+    rules = find_rules((image < 128).astype(np.uint8) * 255, 200)
+    tables = find_tables(rules, 200)
+    clean = image.copy()
+    clean[cv2.dilate(rules.both, np.ones((3, 3), np.uint8)) > 0] = 255
+    clean[160:190, 290:310] = 0  # a smudge of a glyph in the top-left cell
+    page = PageImage(clean, np.array([[72 / 200, 0, 0], [0, 72 / 200, 0]]))
+    [table] = read_tables(page, clean, tables, _BlindEngine(), 200)
+    scores = {(c.row, c.col): c.score for c in table.cells}
+    assert scores[(0, 0)] == 0.0
+    assert scores[(0, 1)] is None and scores[(1, 0)] is None

@@ -45,8 +45,9 @@ class OcrEngine(Protocol):
         """Quads (4×2, image pixels) of the text lines of a grayscale image, found on the
         image scaled down to `max_side`."""
 
-    def read_lines(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Text and score of grayscale crops that each hold one line of text."""
+    def read_lines(self, crops: list[np.ndarray], charset: str | None = None) -> list[tuple[str, float]]:
+        """Text and score of grayscale crops that each hold one line of text; with `charset`,
+        the best reading made of those characters only."""
 
     def recognize(self, image: np.ndarray) -> list[OcrBox]:
         """Every text line of a grayscale image: where it is, what it says, how sure."""
@@ -119,12 +120,14 @@ class RapidOcrEngine:
     def recognize(self, image: np.ndarray) -> list[OcrBox]:
         return recognize(self, image)
 
-    def read_lines(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    def read_lines(self, crops: list[np.ndarray], charset: str | None = None) -> list[tuple[str, float]]:
         """Crops go to the recognizer in batches of similar width holding at most
         REC_BATCH_PIXELS of input width: batching narrow crops saves per-call overhead, but a
         batch of long lines runs ~1.5× slower per line than one line at a time."""
         import cv2
 
+        rec = self._ocr.text_rec
+        columns = None if charset is None else self._columns(charset)
         widths = [48 * c.shape[1] / max(1, c.shape[0]) for c in crops]
         order = sorted(range(len(crops)), key=widths.__getitem__)
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
@@ -134,11 +137,34 @@ class RapidOcrEngine:
             while end < len(order) and (end - start + 1) * max(128, widths[order[end]]) <= REC_BATCH_PIXELS:
                 end += 1
             batch = order[start:end]
-            results, _ = self._ocr.text_rec([cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR) for i in batch])
-            for i, (text, score, *_) in zip(batch, results):
-                out[i] = (text, float(score))
+            images = [cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR) for i in batch]
+            ratio = max(rec.rec_image_shape[2] / rec.rec_image_shape[1],
+                        *(im.shape[1] / im.shape[0] for im in images))
+            probs = rec.session(np.stack([rec.resize_norm_img(im, ratio) for im in images]))[0]
+            for i, p in zip(batch, probs):
+                out[i] = self._decode(p, columns)
             start = end
         return out
+
+    def _columns(self, charset: str) -> np.ndarray:
+        """Output classes of the recognizer for the CTC blank and each character of `charset`."""
+        index = {c: i for i, c in enumerate(self._ocr.text_rec.postprocess_op.character)}
+        return np.array([0] + [index[c] for c in charset if c in index])
+
+    def _decode(self, probs: np.ndarray, columns: np.ndarray | None) -> tuple[str, float]:
+        """Greedy CTC decoding (RapidOCR's own: repeats collapsed, blanks dropped, score the mean
+        probability of the characters kept). Restricted to `columns`, the probabilities are
+        renormalised over them: the reading given that the line holds only those characters."""
+        chars = self._ocr.text_rec.postprocess_op.character
+        if columns is not None:
+            probs = probs[:, columns]
+            probs = probs / probs.sum(axis=1, keepdims=True)
+        best = probs.argmax(axis=1)
+        keep = np.append(True, best[1:] != best[:-1]) & (best != 0)
+        if not keep.any():
+            return "", 0.0
+        ids = best[keep] if columns is None else columns[best[keep]]
+        return "".join(chars[i] for i in ids), float(probs.max(axis=1)[keep].mean())
 
 
 def _rapidocr_model_paths() -> list[Path]:
@@ -187,11 +213,14 @@ class PaddleOcrEngine:
     def recognize(self, image: np.ndarray) -> list[OcrBox]:
         return recognize(self, image)
 
-    def read_lines(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    def read_lines(self, crops: list[np.ndarray], charset: str | None = None) -> list[tuple[str, float]]:
+        """PaddleOCR gives no per-class probabilities: a reading outside `charset` is no reading."""
         out = []
         for crop in crops:
             result = self._ocr.ocr(crop, det=False, rec=True, cls=False)
             text, score = result[0][0] if result and result[0] else ("", 0.0)
+            if charset is not None and not set(text) <= set(charset):
+                text, score = "", 0.0
             out.append((text, float(score)))
         return out
 
