@@ -12,15 +12,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import charset_normalizer
 from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
+from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
-# Real pages declared GB2312 use GBK characters (镕, 堃); GB18030 decodes all of them.
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "ms936", "x-gbk", "euc-cn", "x-euc-cn", "csgb2312",
-              "gb_2312", "gb_2312-80", "chinese", "iso-ir-58", "windows-936"}
 # Western single-byte declarations on Chinese pages are template defaults, never the truth.
 _WESTERN = {"ascii", "iso8859-1", "cp1252"}
 
@@ -66,21 +63,20 @@ def read_html(path: Path) -> Document:
 
 def decode_html(data: bytes) -> str:
     """BOM, then the page's own declaration, then detection."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if data.startswith(bom):
-            return data[len(bom):].decode(encoding, errors="replace")
+    by_bom = decode_bom(data)
+    if by_bom is not None:
+        return by_bom
     declared = _declared_encoding(data)
     if declared is not None:
         # A page declared GB2312 but saved as UTF-8 (or the reverse) is common; valid non-ASCII
         # UTF-8 essentially never happens by chance in GBK text, so the bytes win.
-        if declared != "utf-8" and not data.isascii() and _is_utf8(data):
+        if declared != "utf-8" and not data.isascii() and is_utf8(data):
             return data.decode("utf-8")
         try:
             return data.decode(declared)
         except UnicodeDecodeError:
             pass
-    return _detect(data)
+    return detect_encoding(data)
 
 
 def _declared_encoding(data: bytes) -> str | None:
@@ -89,41 +85,18 @@ def _declared_encoding(data: bytes) -> str | None:
     if not match:
         return None
     label = match.group(1).decode("ascii").lower()
-    if label in _GB_FAMILY:
+    if label in GB_FAMILY:
         return "gb18030"
     try:
         name = codecs.lookup(label).name
     except LookupError:
         return None
-    if name in _GB_FAMILY:
+    if name in GB_FAMILY:
         return "gb18030"
     if name in _WESTERN or name.startswith("utf-16") or name.startswith("utf-32"):
         # A UTF-16 declaration found by an ASCII regex cannot be true of these bytes.
         return None
     return name
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _detect(data: bytes) -> str:
-    if _is_utf8(data):
-        return data.decode("utf-8")
-    matches = list(charset_normalizer.from_bytes(data))
-    if not matches:
-        return data.decode("gb18030", errors="replace")
-    best = matches[0]
-    # On short pages Big5, CP949 and GB18030 all decode cleanly and tie; these are mainland
-    # reports, so a GB reading that is no more chaotic than the best one wins.
-    gb = next((m for m in matches if codecs.lookup(m.encoding).name in _GB_FAMILY), None)
-    if gb is not None and gb.chaos <= best.chaos:
-        return data.decode("gb18030", errors="replace")
-    return str(best)
 
 
 class _Flow:

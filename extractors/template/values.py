@@ -34,9 +34,9 @@ class Parsed:
 
 
 def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
+    """Spaces and thousands separators out, every dash a minus (blanks are handled before)."""
     text = re.sub(r"\s+", "", text).replace(",", "").replace("，", "")
-    return text.replace("—", "-").replace("–", "-").replace("−", "-") if text not in _BLANKS else text
+    return text.replace("—", "-").replace("–", "-").replace("−", "-")
 
 
 @lru_cache(maxsize=8192)  # reports repeat the same few texts ("0", blanks, the labels)
@@ -48,7 +48,7 @@ def parse_value(text: str | None, kind: Kind = "count") -> Parsed:
     raw = unicodedata.normalize("NFKC", text).strip()
     if re.sub(r"\s+", "", raw) in _BLANKS:
         return Parsed(None, "blank")
-    s = _clean(raw)
+    s = _clean(raw)  # raw is NFKC already
     if kind == "money":
         m = _MONEY.match(s)
         if not m:
