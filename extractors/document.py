@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Source = Literal["native", "ocr"]
+# Fewer characters of text than this beside a document's pictures: the pictures are the report
+# (a scan saved as Word or HTML), so all of them are OCR'd, not only those holding a table.
+SCANNED_TEXT_CHARS = 200
 
 
 class Provenance(BaseModel):
@@ -20,6 +23,10 @@ class Provenance(BaseModel):
     bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in PDF points
     source: Source = "native"
     score: float | None = None  # recognition confidence where OCR read it
+    # A picture inside a DOCX or HTML file (its part name or src) that OCR read this from;
+    # page then counts the picture's frames, and bbox is on the page that
+    # readers.pictures.picture_pages makes of it.
+    image: str | None = None
 
 
 class Cell(BaseModel):
@@ -71,6 +78,15 @@ class Document(BaseModel):
 
     def tables(self) -> list[Table]:
         return [b.table for b in self.blocks if b.table is not None]
+
+    def text_length(self) -> int:
+        """Characters of text in paragraphs and table cells (pictures not counted)."""
+        return sum(len(p.text) for p in self.paragraphs()) + \
+            sum(len(c.text) for t in self.tables() for row in t.rows for c in row)
+
+    def looks_scanned(self) -> bool:
+        """Pictures with almost no text around them: a scan, in whatever wrapper."""
+        return any(b.image is not None for b in self.blocks) and self.text_length() < SCANNED_TEXT_CHARS
 
 
 class DocumentBuilder:

@@ -27,6 +27,7 @@ class FieldProvenance:
     bbox: tuple[float, float, float, float] | None = None
     source: Literal["native", "ocr"] = "native"
     note: str | None = None
+    image: str | None = None  # the picture in a DOCX/HTML file it was read from (Provenance.image)
 
 
 @dataclass(slots=True)

@@ -7,8 +7,10 @@ import contextlib
 import io
 import json
 import shutil
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +79,48 @@ def make_bad_inputs(folder: Path) -> None:
         encoding="utf-8")
     (folder / "report_pdf.docx").write_bytes(report_pdf)
     (folder / "report_docx.pdf").write_bytes(generate(4, "2021", "docx").data)
+    _bad_pictures(folder, report_pdf)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width × height 1-bit pixels but holds one tiny data chunk: what a
+    decompression bomb looks like before anything is decoded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def _bad_pictures(folder: Path, report_pdf: bytes) -> None:
+    """Issue 3's bad pictures: a 30000×30000 bomb, a blank page, a 1-bit fax TIFF and an
+    upside-down photo of the requests-table page, a DOCX holding a corrupt JPEG."""
+    import fitz
+    from docx import Document
+    from PIL import Image
+
+    from extractors.synth import generate
+
+    (folder / "bomb.png").write_bytes(_png_header(30000, 30000))
+    Image.new("L", (1240, 1754), 255).save(folder / "blank.png")
+    page = fitz.open(stream=report_pdf, filetype="pdf")[1]  # the requests table
+    pix = page.get_pixmap(dpi=200, colorspace=fitz.csGRAY)
+    gray = Image.frombytes("L", (pix.w, pix.h), pix.samples)
+    gray.convert("1").save(folder / "fax.tif", compression="group4", dpi=(200, 200))
+    gray.rotate(180).save(folder / "upside_down.jpg", quality=80)
+    # a report in DOCX with a picture whose JPEG data is cut short and overwritten
+    doc = Document(io.BytesIO(generate(4, "2021", "docx").data))
+    good = io.BytesIO()
+    Image.new("L", (400, 300), 200).save(good, "JPEG")
+    doc.add_picture(io.BytesIO(good.getvalue()))
+    saved = io.BytesIO()
+    doc.save(saved)
+    with zipfile.ZipFile(saved) as src, zipfile.ZipFile(folder / "corrupt_jpeg.docx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("word/media/"):
+                data = data[:300] + bytes(range(256)) * 4  # header kept, scan data garbage, no end
+            dst.writestr(info, data)
 
 
 @dataclass

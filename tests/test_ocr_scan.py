@@ -126,3 +126,18 @@ def test_absurd_page_size_is_refused_before_rendering():
     with pytest.raises(ReadError) as err:
         render(page)
     assert err.value.code == "too_large"
+
+
+def test_upside_down_page_reads_in_reading_order_with_boxes_on_the_stored_page(tmp_path):
+    from extractors.readers import read
+    from extractors.readers.pdf import read_pages
+
+    synthetic = generate(4, "2021", "pdf")
+    path = tmp_path / "upside_down.pdf"
+    path.write_bytes(scanned_pdf(synthetic.data, upside_down=True, pages=[0]))
+    scanned = read(path).paragraphs()
+    printed = read_pages(pymupdf.open(stream=synthetic.data, filetype="pdf"), "p.pdf", "pdf").paragraphs()
+    # the title comes first, not the page's last line
+    assert [p.text.replace(" ", "") for p in scanned[:3]] == [p.text.replace(" ", "") for p in printed[:3]]
+    # printed at the top, so on the stored (upside-down) page it is at the bottom
+    assert scanned[0].prov.source == "ocr" and scanned[0].prov.bbox[1] > 842 / 2

@@ -12,10 +12,10 @@ import os
 from ..errors import ReadError
 from .engines import DEFAULT_ENGINE, OcrEngine, get_engine
 from .layout import OcrCell, OcrLine, OcrPage, OcrTable
-from .page_reader import read_page
+from .page_reader import holds_table, read_page
 
-__all__ = ["OcrCell", "OcrEngine", "OcrLine", "OcrPage", "OcrTable", "get_engine", "read_page",
-           "reader_engine"]
+__all__ = ["OcrCell", "OcrEngine", "OcrLine", "OcrPage", "OcrTable", "get_engine", "holds_table",
+           "read_page", "reader_engine"]
 
 
 def reader_engine() -> OcrEngine | None:

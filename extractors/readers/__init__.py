@@ -39,6 +39,8 @@ def read(path: str | os.PathLike) -> Document:
         from .pdf import read_pdf as reader
     elif fmt in ("doc", "wps", "rtf", "odt"):
         from .office import read_office as reader
+    elif fmt == "image":
+        from .pictures import read_image as reader
     else:
         raise ReadError("unsupported", f"{path.name}: unsupported file type ({fmt})")
     return reader(path)

@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
+from .pictures import read_pictures
 
 # Zip bomb limits, checked on the central directory before anything is inflated. zipfile
 # never inflates a member past its declared size, so declared sizes are a safe bound.
@@ -45,6 +46,8 @@ _SKIP_INLINE = frozenset(_W + n for n in ("pPr", "rPr", "del", "moveFrom", "inst
 # A picture in a run: DrawingML (Word 2007+) or VML (older files).
 _PICTURES = ("{http://schemas.openxmlformats.org/drawingml/2006/main}blip",
              "{urn:schemas-microsoft-com:vml}imagedata")
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_R_EMBED, _R_ID = _R + "embed", _R + "id"  # a DrawingML blip's picture, a VML imagedata's
 _BLOCK_WRAPPERS = frozenset(_W + n for n in ("customXml", "sdtContent", "ins", "moveTo", "smartTag"))
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -53,9 +56,11 @@ _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 def read_docx(path: Path) -> Document:
     path = Path(path)
     _check_zip(path)
-    body = _body(path)
+    body, pictures = _body(path)
     builder = DocumentBuilder(str(path), "docx")
-    _Walker(builder).blocks(body, builder.paragraph, None)
+    _Walker(builder, pictures).blocks(body, builder.paragraph, None)
+    by_name = {str(part.partname): part for part in pictures.values()}
+    read_pictures(builder.doc, lambda name: by_name[name].blob if name in by_name else None)
     return builder.doc
 
 
@@ -80,8 +85,10 @@ def _check_zip(path: Path) -> None:
 
 
 def _body(path: Path):
+    """The document body, and the parts its relationships point to by id (pictures among them)."""
     try:
         part = Package.open(str(path)).main_document_part
+        related = {rid: rel.target_part for rid, rel in part.rels.items() if not rel.is_external}
         # Macro-enabled and template documents have other content types, so python-docx
         # leaves them unparsed; their XML is the same.
         root = part.element if hasattr(part, "element") else etree.fromstring(part.blob, _XML)
@@ -91,7 +98,7 @@ def _body(path: Path):
     body = root.find(_W + "body")
     if body is None:
         raise ReadError("corrupt", f"{path.name}: the document has no body")
-    return body
+    return body, related
 
 
 def _val(el, child: str) -> str | None:
@@ -116,8 +123,9 @@ def _choose(alt):
 
 
 class _Walker:
-    def __init__(self, builder: DocumentBuilder):
+    def __init__(self, builder: DocumentBuilder, parts: dict):
         self.builder = builder
+        self.parts = parts  # relationship id → package part
 
     def blocks(self, container, on_paragraph: Callable[[str], None], nested: list | None) -> None:
         """Paragraphs and tables of `container` in order. Tables are emitted at once, or, inside
@@ -129,9 +137,11 @@ class _Walker:
                 on_paragraph(self._paragraph(child, boxes))
                 for box in boxes:
                     self.blocks(box, on_paragraph, nested)
-                if nested is None and next(child.iter(*_PICTURES), None) is not None:
-                    # Tables pasted as pictures: the extractor must know something is there.
-                    self.builder.image()
+                if nested is None:
+                    for picture in child.iter(*_PICTURES):
+                        # Tables pasted as pictures: OCR reads them (readers/pictures.py)
+                        part = self.parts.get(picture.get(_R_EMBED) or picture.get(_R_ID))
+                        self.builder.image(str(part.partname) if part is not None else None)
             elif tag == TBL:
                 if nested is None:
                     self.table(child)

@@ -16,6 +16,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
+from .pictures import data_uri_bytes, local_loader, read_pictures
 from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
 # Western single-byte declarations on Chinese pages are template defaults, never the truth.
@@ -58,6 +59,8 @@ def read_html(path: Path) -> Document:
     body = root.find("body")
     walker = _Walker(DocumentBuilder(str(path), "html"))
     walker.document(body if body is not None else root)
+    beside = local_loader(path.parent)
+    read_pictures(walker.builder.doc, lambda name: walker.inline.get(name) or beside(name))
     return walker.builder.doc
 
 
@@ -154,6 +157,7 @@ def _text_len(el) -> int:
 class _Walker:
     def __init__(self, builder: DocumentBuilder):
         self.builder = builder
+        self.inline: dict[str, bytes] = {}  # pictures given in data: URIs, by the name given them
         self.flow = _Flow(self.builder.paragraph)
 
     def document(self, root) -> None:
@@ -173,7 +177,7 @@ class _Walker:
             elif tag == "img":
                 # Tables pasted as pictures: the extractor must know something is there.
                 flow.brk()
-                self.builder.image(child.get("src"))
+                self.builder.image(self._picture(child.get("src") or ""))
             elif tag in _BLOCK:
                 flow.brk()
                 self._walk(child, flow, on_table)
@@ -181,6 +185,14 @@ class _Walker:
             elif tag:
                 self._walk(child, flow, on_table)
             self._add(flow, child.tail, pre)
+
+    def _picture(self, src: str) -> str | None:
+        """The name a picture goes by: its src, or for a data: URI a short name of its own."""
+        if not src.startswith("data:"):
+            return src or None
+        name = f"inline-image-{len(self.inline) + 1}"
+        self.inline[name] = data_uri_bytes(src) or b""
+        return name
 
     @staticmethod
     def _add(flow: _Flow, text: str | None, pre: bool) -> None:

@@ -48,26 +48,30 @@ _ROWS = TypeAdapter(list[list[Cell]])
 def read_pdf(path: Path) -> Document:
     path = Path(path)
     pdf = _open(path)
+    try:
+        return read_pages(pdf, str(path), "pdf")
+    finally:
+        pdf.close()
+
+
+def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
+    """An open PDF, or pictures made into one (readers/pictures.py), into a Document."""
     pages: list[_Page] = []
     no_text: list[int] = []
     ocr = _OcrOnDemand()
-    try:
-        for index in range(pdf.page_count):
-            try:
-                page = pdf.load_page(index)
-                pages.append(_read_page(page, index + 1, no_text, ocr))
-            except _MUPDF_ERRORS:
-                continue  # a damaged page: keep what the others hold
-        page_count = pdf.page_count
-    finally:
-        pdf.close()
+    for index in range(pdf.page_count):
+        try:
+            page = pdf.load_page(index)
+            pages.append(_read_page(page, index + 1, no_text, ocr))
+        except _MUPDF_ERRORS:
+            continue  # a damaged page: keep what the others hold
     if not pages:
-        raise ReadError("corrupt", f"{path.name}: no page of the PDF could be read")
+        raise ReadError("corrupt", f"{Path(path).name}: no page could be read")
 
     _drop_running_heads(pages)
     margins = _Margins.of(pages)
     items = _join_across_pages([_page_items(p, margins) for p in pages])
-    builder = DocumentBuilder(str(path), "pdf")
+    builder = DocumentBuilder(path, fmt)
     pictures = sorted(no_text)
     for item in items:
         while pictures and pictures[0] < item.page:
@@ -76,13 +80,15 @@ def read_pdf(path: Path) -> Document:
             number = pictures.pop(0)
             builder.image(f"page {number}", Provenance(page=number))
         if isinstance(item, _Para):
-            builder.paragraph(item.text, Provenance(page=item.page, bbox=item.bbox, score=item.score,
+            builder.paragraph(item.text, Provenance(page=item.page, bbox=item.evidence or item.bbox,
+                                                    score=item.score,
                                                     source="native" if item.score is None else "ocr"))
         else:
-            builder.table(item.rows(), Provenance(page=item.page, bbox=item.bbox))
+            builder.table(item.rows(), Provenance(page=item.page, bbox=item.evidence or item.bbox,
+                                                  source="native" if item.evidence is None else "ocr"))
     for number in pictures:
         builder.image(f"page {number}", Provenance(page=number))
-    builder.doc.pages = page_count
+    builder.doc.pages = pdf.page_count
     builder.doc.ocr_pages = sorted(no_text)
     return builder.doc
 
@@ -150,6 +156,8 @@ class _Line:
     y1: float
     text: str
     score: float | None = None  # OCR's recognition score; None for the text layer
+    # OCR lines are laid out on the upright page; this is their box on the stored page
+    evidence: tuple[float, float, float, float] | None = None
 
     @property
     def height(self) -> float:
@@ -178,6 +186,7 @@ class _Grid:
     n_rows: int
     cells: list[_Cell]
     bottom_share: float  # where its last part ends, as a share of that page's height
+    evidence: tuple[float, float, float, float] | None = None  # on the stored page, if OCR'd
 
     def rows(self) -> list[list[Cell]]:
         rows: list[list[dict]] = [[] for _ in range(self.n_rows)]
@@ -226,12 +235,12 @@ def _ocr_page(page: pymupdf.Page, number: int, engine) -> _Page:
     from ..ocr import read_page
 
     read = read_page(page, engine)
-    height = page.rect.height
-    lines = [_Line(*ln.bbox, ln.text, ln.score) for ln in read.lines if ln.text]
-    grids = [_Grid(page=number, bbox=t.bbox, xs=t.xs, n_rows=t.n_rows,
+    height = read.size[1]
+    lines = [_Line(*ln.frame, ln.text, ln.score, ln.bbox) for ln in read.lines if ln.text]
+    grids = [_Grid(page=number, bbox=t.frame, xs=t.xs, n_rows=t.n_rows,
                    cells=[_Cell(c.row, c.col, c.rowspan, c.colspan, number, c.bbox, c.text, c.score, "ocr")
                           for c in t.cells],
-                   bottom_share=t.bbox[3] / height)
+                   bottom_share=t.frame[3] / height, evidence=t.bbox)
              for t in read.tables if any(c.text for c in t.cells)]
     return _split_heads(number, height, _visual_lines(lines), grids)
 
@@ -273,13 +282,20 @@ def _visual_lines(lines: list[_Line]) -> list[_Line]:
             last.x0, last.x1 = min(last.x0, line.x0), max(last.x1, line.x1)
             last.y0, last.y1 = min(last.y0, line.y0), max(last.y1, line.y1)
             last.score = _min_score(last.score, line.score)
+            last.evidence = _union(last.evidence, line.evidence)
         else:
-            out.append(_Line(line.x0, line.y0, line.x1, line.y1, line.text, line.score))
+            out.append(_Line(line.x0, line.y0, line.x1, line.y1, line.text, line.score, line.evidence))
     return out
 
 
 def _min_score(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
+
+
+def _union(a: tuple | None, b: tuple | None) -> tuple | None:
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def _same_row(a: _Line, b: _Line) -> bool:
@@ -528,6 +544,7 @@ class _Para:
     open_start: bool  # starts at the left margin: may continue the previous page's paragraph
     open_end: bool    # its last line runs to the right margin: may go on over the page
     score: float | None = None  # lowest OCR score of its lines; None for the text layer
+    evidence: tuple[float, float, float, float] | None = None  # on the stored page, if OCR'd
 
 
 def _page_items(page: _Page, m: _Margins) -> list:
@@ -564,12 +581,13 @@ def _new_paragraph(prev: _Line, line: _Line, m: _Margins) -> bool:
 def _paragraph(lines: list[_Line], number: int, m: _Margins) -> _Para:
     first, last = lines[0], lines[-1]
     bbox = (min(ln.x0 for ln in lines), first.y0, max(ln.x1 for ln in lines), last.y1)
-    score = None
+    score = evidence = None
     for line in lines:
         score = _min_score(score, line.score)
+        evidence = _union(evidence, line.evidence)
     return _Para(number, bbox, _join_lines(lines),
                  open_start=first.x0 <= m.left + 0.5 * first.height,
-                 open_end=last.x1 >= m.right - 1.5 * last.height, score=score)
+                 open_end=last.x1 >= m.right - 1.5 * last.height, score=score, evidence=evidence)
 
 
 def _join_across_pages(pages: list[list]) -> list:

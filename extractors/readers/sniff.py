@@ -22,7 +22,8 @@ def sniff_format(path: Path) -> str:
         return "wps" if path.suffix.lower() in (".wps", ".et") else "doc"
     if head.startswith(b"{\\rtf"):
         return "rtf"
-    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")):
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")) \
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return "image"
     body = head.lstrip(b"\xef\xbb\xbf")
     if _HTML_START.match(body) or len(_HTML_TAGS.findall(body)) >= 3:

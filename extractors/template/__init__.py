@@ -47,6 +47,10 @@ def extract_fields(doc: Document) -> Extraction:
             raise ReadError("needs_ocr", f"{doc.path}: pages {_page_list(doc.ocr_pages)} are pictures "
                             "with no text layer (a scan) and no text read from them: OCR is off "
                             "(NIANBAO_OCR=off), has no engine installed, or found no text")
+        if doc.looks_scanned() and doc.format != "txt":
+            raise ReadError("needs_ocr", f"{doc.path}: the report's content is in pictures and "
+                            "no text was read from them: OCR is off (NIANBAO_OCR=off), has no "
+                            "engine installed, or found no text")
         raise NotAReport(f"{doc.path}: no table of the 年度报告 template and no 政府信息公开工作年度报告 "
                          "title; not an annual information-disclosure report")
 

@@ -54,7 +54,8 @@ def cell_reading(key: str, cell: Cell, kind: Kind, label: str, exact_label: bool
     parsed = parse_value(cell.text, kind)
     prov = FieldProvenance(
         method="table", table=table.id, row=cell.row, col=cell.col, raw=cell.text, label=label,
-        page=cell.prov.page, bbox=cell.prov.bbox, source=cell.prov.source, note=note)
+        page=cell.prov.page, bbox=cell.prov.bbox, source=cell.prov.source, note=note,
+        image=cell.prov.image)
     if parsed.status == "garbled":
         prov.note = f"cell text is not a clean number: {cell.text!r}"
         confidence = CONF_GARBLED
