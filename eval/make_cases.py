@@ -2,13 +2,16 @@
 pipeline reads.
 
     .venv/bin/python eval/make_cases.py [--out eval/cases] [--n 40] [--seed 2026] [--scans 8]
+    .venv/bin/python eval/make_cases.py --pictables [N]    # only eval/pictables, N=8
 
 Reports come from `extractors.synth` (txt, HTML, DOCX, PyMuPDF-drawn PDF, a third of them
 with injected source errors); some DOCX are then rendered by LibreOffice into PDF (the way
 most portal PDFs are made) and into DOC, so those readers meet files a real word processor
 wrote. eval/scans holds image-only PDFs of other reports, rasterised at 150–200 dpi with skew
-up to 1.5°, blur, noise and JPEG artefacts (one upside down). Deterministic for a seed,
-apart from LibreOffice's own bytes.
+up to 1.5°, blur, noise and JPEG artefacts (one upside down). eval/pictables holds DOCX and
+HTML reports whose tables (三's always) are pasted as pictures: clean PNG screenshots or
+degraded JPEG photos, in HTML as data: URIs or as files in <stem>_files/. Deterministic for a
+seed, apart from LibreOffice's own bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +39,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--office", type=int, default=6, help="DOCX also rendered to PDF and DOC")
     parser.add_argument("--scans", type=int, default=8, help="scanned PDFs written to eval/scans")
+    parser.add_argument("--pictables", type=int, nargs="?", const=len(_PICTABLES),
+                        help="write only eval/pictables: N reports with tables as pictures")
     args = parser.parse_args()
+    if args.pictables is not None:
+        _pictables(args.out.parent / "pictables", args.seed, args.pictables)
+        return
     if args.out.exists():
         shutil.rmtree(args.out)
     (args.out / "gold").mkdir(parents=True)
@@ -68,6 +76,33 @@ def _scans(out: Path, seed: int, n: int) -> None:
             style = replace(style, upside_down=True)
         doc.write(out)
         (out / doc.name).write_bytes(scan_pdf(doc.data, style, seed=i))
+
+
+# (template, format, picture_format, picture_src, tables as pictures, source errors: the rules
+# to break, or True for random ones). 001 breaks R2 inside the pictured 三.
+_PICTABLES = (
+    ("2019", "docx", "png", "data", ("requests",), False),
+    ("2021", "docx", "jpeg", "data", ("requests",), ("R2",)),
+    ("2021", "html", "png", "data", ("requests",), False),
+    ("2019", "html", "jpeg", "file", ("requests",), False),
+    ("2021", "docx", "png", "data", ("requests", "appeals"), False),
+    ("2019", "html", "png", "file", ("requests", "appeals"), True),
+    ("2019", "docx", "jpeg", "data", ("active", "requests"), False),
+    ("2021", "html", "jpeg", "data", ("requests", "appeals"), False),
+)
+
+
+def _pictables(out: Path, seed: int, n: int) -> None:
+    """Reports whose template tables are pictures, as many portals publish them; past the
+    eight variants above they repeat with other seeds."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "gold").mkdir(parents=True)
+    for i in range(n):
+        template, fmt, kind, src, tables, errors = _PICTABLES[i % len(_PICTABLES)]
+        doc = generate(seed + 700 + i, template, fmt, errors=errors, name=f"pictable{i:03d}.{fmt}",
+                       picture_tables=tables, picture_format=kind, picture_src=src)
+        doc.write(out)
 
 
 def _convert(source: Path, target: str, out: Path) -> None:

@@ -6,7 +6,9 @@
     doc.write(Path("out"))      # out/<name> and out/gold/<stem>.json
 
 Keyword choices override the random layout (see layout.Layout), so a test can ask for
-exactly the variant it checks.
+exactly the variant it checks; e.g. picture_tables=("requests",) pastes 三's table into a
+DOCX or HTML report as an image (picture_format png|jpeg, picture_src data|file), with the
+same gold as without.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import copy
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from extractors.standard_model import CHANGE_KEYS, TEMPLATES, field_keys
 from extractors.synth.check import Claim, violations
 from extractors.synth.compose import Printed, compose
 from extractors.synth.errors import choose, possible_rules, source_errors
+from extractors.synth.blocks import Block, Picture
 from extractors.synth.layout import Layout, random_layout
+from extractors.synth.pictures import check_choices, picture_tables
 from extractors.synth.render_docx import render_docx
 from extractors.synth.render_html import render_html
 from extractors.synth.render_pdf import render_pdf
@@ -41,6 +45,7 @@ class Synthetic:
     layout: Layout
     printed: Printed
     injected: list[str]  # the rules an error was aimed at; gold source_errors says what broke
+    files: dict[str, bytes] = field(default_factory=dict)  # beside the page: <stem>_files/…
 
     @property
     def claims(self) -> list[Claim]:
@@ -50,6 +55,9 @@ class Synthetic:
         path = out_dir / self.name
         (out_dir / "gold").mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.data)
+        for relative, data in self.files.items():
+            (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            (out_dir / relative).write_bytes(data)
         (out_dir / "gold" / f"{path.stem}.json").write_text(
             json.dumps(self.gold, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return path
@@ -76,6 +84,8 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
     agency = make_agency(rng("agency"))
     year = make_year(rng("year"), template)
     layout = random_layout(rng("layout"), template).with_choices(**choices)
+    if layout.picture_tables:
+        check_choices(layout, fmt)
     named = agency.name if layout.title != "none" else None
 
     fields: dict[str, object] = dict.fromkeys(field_keys(template))
@@ -103,19 +113,29 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
         fields[key] = _text(section)
     printed = Printed(template, year, named, fields, this_year, sections)
     blocks = compose(printed, layout, rng("compose"))
+    if layout.picture_tables:
+        blocks = picture_tables(blocks, layout, rng("pictures"))
+    name = name or f"synth_{template}_{seed}.{fmt}"
+    files = f"{Path(name).stem}_files" if fmt == "html" and layout.picture_src == "file" else ""
     if fmt == "txt":
         data = render_text(blocks, layout).encode("utf-8")
     elif fmt == "html":
-        data = render_html(blocks, layout, rng("html"), year)
+        data = render_html(blocks, layout, rng("html"), year, files)
     elif fmt == "docx":
         data = render_docx(blocks, year)
     else:
         data = render_pdf(blocks, layout, year)
-    name = name or f"synth_{template}_{seed}.{fmt}"
     gold = {"document": name, "template": template,
             "fields": {k: fields[k] for k in field_keys(template)},
             "source_errors": errors_found}
-    return Synthetic(name, data, gold, layout, printed, list(wanted))
+    return Synthetic(name, data, gold, layout, printed, list(wanted), _files(blocks, files))
+
+
+def _files(blocks: list[Block], folder: str) -> dict[str, bytes]:
+    """The pictures an HTML page links to rather than holds."""
+    if not folder:
+        return {}
+    return {f"{folder}/{b.name}": b.data for b in blocks if isinstance(b, Picture)}
 
 
 def _wanted_rules(errors: bool | Sequence[str], rng: random.Random, template: str,

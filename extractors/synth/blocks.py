@@ -1,4 +1,5 @@
-"""The format-neutral document that every renderer draws: paragraphs and merged-cell tables.
+"""The format-neutral document that every renderer draws: paragraphs, merged-cell tables and
+tables pasted as pictures.
 
 Tables are given the way HTML gives them: each row lists only the cells that start in it,
 with rowspan/colspan. `grid()` places them, for the renderers that need fixed positions
@@ -28,6 +29,7 @@ class Table:
     rows: list[list[Cell]]
     widths: list[float] = field(default_factory=list)  # relative column widths; empty = equal
     header_rows: int = 0  # rows a renderer may repeat after a page break
+    kind: str = ""  # which template table: stats | active | requests | appeals
 
     @property
     def ncols(self) -> int:
@@ -37,7 +39,19 @@ class Table:
         return self.widths or [1.0] * self.ncols
 
 
-Block = Para | Table
+@dataclass
+class Picture:
+    """A table pasted as an image, as portals often publish 三's big table."""
+    table: Table  # what the image shows
+    data: bytes  # PNG or JPEG
+    name: str  # file name when stored beside an HTML page: table3.png
+
+    @property
+    def mime(self) -> str:
+        return "image/png" if self.name.endswith(".png") else "image/jpeg"
+
+
+Block = Para | Table | Picture
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class _Composer:
                             ("2.政务微博公开政府信息数", "条"), ("3.政务微信公开政府信息数", "条"),
                             ("（二）回应公众关注热点或重大舆情数", "次"), ("（三）政策解读稿件发布数", "篇")):
             rows.append([Cell(label), Cell(unit), Cell(str(self.rng.randint(0, 900)))])
-        return Table(rows, [4, 1, 1], header_rows=1)
+        return Table(rows, [4, 1, 1], header_rows=1, kind="stats")
 
     def active_tables(self) -> list[Block]:
         layout = self.layout
@@ -145,8 +145,8 @@ class _Composer:
                 rows.append(self.padded(cells, width))
             tables.append(rows)
         if layout.active == "single":
-            return [Table([row for rows in tables for row in rows], [2, 1, 1, 1])]
-        return [Table(rows, [2] + [1] * (len(rows[1]) - 1)) for rows in tables]
+            return [Table([row for rows in tables for row in rows], [2, 1, 1, 1], kind="active")]
+        return [Table(rows, [2] + [1] * (len(rows[1]) - 1), kind="active") for rows in tables]
 
     @staticmethod
     def padded(cells: list[Cell], width: int) -> list[Cell]:
@@ -199,7 +199,7 @@ class _Composer:
                     cells.append(Cell(self.label(item)))
                 rows.append(cells + values(row))
         rows.append([Cell(self.label(f"四、{carry}下年度继续办理"), colspan=3), *values("carry_forward")])
-        return Table(rows, [1.1, 1.4, 3.4] + [1.0] * 7, header_rows=3)
+        return Table(rows, [1.1, 1.4, 3.4] + [1.0] * 7, header_rows=3, kind="requests")
 
     def appeals_table(self) -> Table:
         parts = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
@@ -208,7 +208,7 @@ class _Composer:
                  Cell("未经复议直接起诉", colspan=5), Cell("复议后起诉", colspan=5)],
                 [Cell(self.label(p)) for _ in range(2) for p in parts],
                 [self.value(f"{g}.{c}") for g in APPEAL_GROUPS for c in APPEAL_COLUMNS]]
-        return Table(rows, header_rows=3)
+        return Table(rows, header_rows=3, kind="appeals")
 
 
 def compose(report: Printed, layout: Layout, rng: random.Random) -> list[Block]:

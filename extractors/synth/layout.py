@@ -35,6 +35,10 @@ class Layout:
     charset: str = "utf-8"          # HTML: utf-8 | gbk | gb2312 | none-gbk | none-utf-8
     chrome: bool = False            # HTML: portal navigation, breadcrumb and footer
     repeat_header: bool = False     # PDF: repeat 三's header rows after a page break
+    # Pictures only when asked (random_layout draws none: a new draw would change every case).
+    picture_tables: tuple[str, ...] = ()  # DOCX/HTML: as images: requests|appeals|active|stats
+    picture_format: str = "png"     # png: clean screenshot | jpeg: degraded photo or scan
+    picture_src: str = "data"       # HTML: data (base64 URI) | file (<stem>_files/table3.png)
 
     def with_choices(self, **choices: object) -> Layout:
         names = {f.name for f in dataclasses.fields(self)}

@@ -1,4 +1,5 @@
-"""DOCX files via python-docx, with the template's horizontal and vertical merges."""
+"""DOCX files via python-docx, with the template's horizontal and vertical merges; tables
+pasted as pictures are inline images 15 cm wide."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import zipfile
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
+from docx.shared import Cm, Pt
 
-from extractors.synth.blocks import Block, Para, Table, grid
+from extractors.synth.blocks import Block, Para, Picture, Table, grid
 
 
 def _add_table(doc, table: Table) -> None:
@@ -31,6 +32,11 @@ def _add_table(doc, table: Table) -> None:
             cell.text = first
             for line_text in rest:  # a label broken across lines: a paragraph per line
                 cell.add_paragraph(line_text)
+
+
+def _add_picture(doc, picture: Picture) -> None:
+    doc.add_picture(io.BytesIO(picture.data), width=Cm(15))
+    doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
 def _add_para(doc, para: Para) -> None:
@@ -64,6 +70,8 @@ def render_docx(blocks: list[Block], year: int) -> bytes:
     for block in blocks:
         if isinstance(block, Table):
             _add_table(doc, block)
+        elif isinstance(block, Picture):
+            _add_picture(doc, block)
         else:
             _add_para(doc, block)
     buf = io.BytesIO()

@@ -1,12 +1,14 @@
 """HTML pages: real <table>s with rowspan/colspan, <br> inside cells, <p> paragraphs, in the
-charsets Chinese portals use (declared or not), optionally inside portal chrome."""
+charsets Chinese portals use (declared or not), optionally inside portal chrome. A table
+pasted as a picture is an <img>: a data: URI, or a file in a folder beside the page."""
 
 from __future__ import annotations
 
+import base64
 import random
 from html import escape
 
-from extractors.synth.blocks import Block, Para, Table
+from extractors.synth.blocks import Block, Para, Picture, Table
 from extractors.synth.layout import Layout
 
 # Python's gb2312 codec has no U+2014; a GB2312 page's dash (A1AA) decodes to U+2015.
@@ -37,9 +39,19 @@ def _table_html(table: Table) -> str:
     return '<table border="1" cellspacing="0" cellpadding="3">\n' + "\n".join(rows) + "\n</table>"
 
 
-def _block_html(block: Block) -> str:
+def _picture_html(picture: Picture, files: str) -> str:
+    if files:
+        src = f"{files}/{picture.name}"
+    else:
+        src = f"data:{picture.mime};base64,{base64.b64encode(picture.data).decode('ascii')}"
+    return f'<p style="text-align:center"><img src="{src}" alt="" style="max-width:100%"></p>'
+
+
+def _block_html(block: Block, files: str) -> str:
     if isinstance(block, Table):
         return _table_html(block)
+    if isinstance(block, Picture):
+        return _picture_html(block, files)
     text = escape(block.text)
     if block.role == "title":
         return f'<p style="text-align:center"><strong>{text}</strong></p>'
@@ -62,9 +74,11 @@ def _chrome(rng: random.Random, year: int) -> tuple[str, str]:
     return top, bottom
 
 
-def render_html(blocks: list[Block], layout: Layout, rng: random.Random, year: int) -> bytes:
+def render_html(blocks: list[Block], layout: Layout, rng: random.Random, year: int,
+                files: str = "") -> bytes:
+    """`files`: the folder, relative to the page, holding its pictures; "" for data: URIs."""
     title = "".join(b.text for b in blocks if isinstance(b, Para) and b.role == "title")
-    body = "\n".join(_block_html(b) for b in blocks)
+    body = "\n".join(_block_html(b, files) for b in blocks)
     top, bottom = _chrome(rng, year) if layout.chrome else ("", "")
     page = (f"<!DOCTYPE html>\n<html>\n<head>\n{_DECLARATIONS[layout.charset]}\n"
             f"<title>{escape(title)}</title>\n</head>\n<body>\n{top}\n"

@@ -32,8 +32,8 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
 
 
 class _Writer:
-    def __init__(self, layout: Layout):
-        self.layout = layout
+    def __init__(self, layout: Layout, height: float):
+        self.layout, self.height = layout, height
         self.doc = fitz.open()
         self.page: fitz.Page
         self.shape: fitz.Shape | None = None
@@ -42,7 +42,7 @@ class _Writer:
 
     def _new_page(self) -> None:
         self._flush_lines()
-        self.page = self.doc.new_page(width=_WIDTH, height=_HEIGHT)
+        self.page = self.doc.new_page(width=_WIDTH, height=self.height)
         self.y = _MARGIN
 
     def _line(self, p1: tuple[float, float], p2: tuple[float, float]) -> None:
@@ -58,7 +58,7 @@ class _Writer:
             self.shape = None
 
     def _fits(self, height: float) -> bool:
-        return self.y + height <= _HEIGHT - _MARGIN
+        return self.y + height <= self.height - _MARGIN
 
     def _text(self, x: float, baseline: float, text: str, size: float) -> None:
         if text:
@@ -150,8 +150,9 @@ class _Writer:
         return self.doc.tobytes(garbage=3, deflate=True, no_new_id=True)
 
 
-def render_pdf(blocks: list[Block], layout: Layout, year: int) -> bytes:
-    writer = _Writer(layout)
+def render_pdf(blocks: list[Block], layout: Layout, year: int, height: float = _HEIGHT) -> bytes:
+    """A4 pages; a taller `height` keeps a long table on one page (for table pictures)."""
+    writer = _Writer(layout, height)
     for block in blocks:
         if isinstance(block, Table):
             writer.table(block)
