@@ -15,11 +15,12 @@ system-deps:
 
 setup: system-deps $(BIN)/nianbao
 
-# The main job on the bundled reports (the real seeds and the synthetic cases in every
-# format), no configuration: extract, check, flag, then score against the gold labels.
+# The main job on the bundled reports (the real seeds; synthetic cases in every format,
+# scanned, and with tables pasted as pictures), no configuration: extract, check, flag,
+# then score against the gold labels.
 demo: setup
-	$(BIN)/nianbao extract eval/seeds eval/cases --out out/eval
-	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold --pred out/eval
+	$(BIN)/nianbao extract eval/seeds eval/cases eval/scans eval/pictables --out out/eval
+	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold eval/scans/gold eval/pictables/gold --pred out/eval
 
 test: setup
 	$(BIN)/pytest

@@ -53,14 +53,15 @@ class Job:
 
 def discover(paths: list[str], out: Path) -> list[Path]:
     """Files named directly, plus every regular file under folders named (recursively),
-    minus hidden files and folders, our own output folders, and JSON files (our outputs and
-    gold labels are JSON, no report is). Raises FileNotFoundError for a path that does not
-    exist."""
+    minus hidden files and folders, our own output folders, JSON files (our outputs and
+    gold labels are JSON, no report is), and the folders of a saved web page's pictures
+    (page_files/ beside page.html: read with the page, not as reports of their own).
+    Raises FileNotFoundError for a path that does not exist."""
     out = out.resolve()
     found: dict[Path, Path] = {}
 
     def skip_dir(folder: Path) -> bool:
-        return folder.resolve() == out or outputs.is_output_dir(folder)
+        return folder.resolve() == out or outputs.is_output_dir(folder) or _page_resources(folder)
 
     for given in map(Path, paths):
         if given.is_dir():
@@ -81,6 +82,15 @@ def discover(paths: list[str], out: Path) -> list[Path]:
         else:
             raise FileNotFoundError(f"{given}: no such file or folder")
     return list(found.values())
+
+
+def _page_resources(folder: Path) -> bool:
+    """page_files/ (or page.files/) next to page.html or page.htm, as browsers save a page."""
+    for suffix in ("_files", ".files"):
+        if folder.name.endswith(suffix):
+            stem = folder.name[: -len(suffix)]
+            return any((folder.parent / f"{stem}{ext}").is_file() for ext in (".html", ".htm"))
+    return False
 
 
 def plan(names: dict[Path, str], out: Path, force: bool) -> tuple[list[Job], list[Job]]:

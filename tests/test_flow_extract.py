@@ -155,8 +155,14 @@ def test_discover_skips_hidden_and_outputs(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "c.txt").write_text("x")
+    # a saved web page's pictures are read with the page; a _files folder of no page is not
+    (tmp_path / "page.html").write_text("<p>x</p>")
+    (tmp_path / "page_files").mkdir()
+    (tmp_path / "page_files" / "t1.png").write_bytes(b"x")
+    (tmp_path / "scans_files").mkdir()
+    (tmp_path / "scans_files" / "s.png").write_bytes(b"x")
     found = extract.discover([str(tmp_path), str(tmp_path / "a.txt")], out)
-    assert [p.name for p in found] == ["a.txt"]
+    assert [p.name for p in found] == ["a.txt", "page.html", "s.png"]
     with pytest.raises(FileNotFoundError):
         extract.discover([str(tmp_path / "missing")], out)
 
