@@ -28,7 +28,7 @@ def rerun(extract_run):
 
 def test_every_input_has_a_valid_record(extract_run):
     files = extract_run.summary["files"]
-    assert len(files) == 5 + 1 + 9  # seeds, the duplicate, bad inputs
+    assert len(files) == 5 + 1 + 14  # seeds, the duplicate, bad inputs
     assert not any("hidden" in f["path"] or ".git" in f["path"] or "results" in f["path"]
                    for f in files)
     for f in files:
@@ -68,10 +68,10 @@ def test_csvs_match_the_records(extract_run):
 def test_summary_and_closing_lines(extract_run):
     s = extract_run.summary
     docs = s["documents"]
-    assert docs["ok"] + docs["not_a_report"] + docs["error"] == docs["total"] == 15
+    assert docs["ok"] + docs["not_a_report"] + docs["error"] == docs["total"] == 20
     assert s["fields"] == sum(len(r.fields) for _, r in outputs.iter_results(extract_run.out))
     assert set(s["rule_failures"]) == {"source", "extraction"}
-    assert "documents: 15" in extract_run.stdout
+    assert "documents: 20" in extract_run.stdout
     assert "rule failures: source" in extract_run.stdout
 
 
@@ -79,12 +79,12 @@ def test_rerun_does_no_work(extract_run, rerun):
     code, stdout, summary, before = rerun
     assert code == 0
     assert summary["documents"]["extracted"] == 0
-    assert summary["documents"]["skipped"] == summary["documents"]["total"] == 15
+    assert summary["documents"]["skipped"] == summary["documents"]["total"] == 20
     assert summary["batches"] == 0
     after = {p.name: p.stat().st_mtime_ns for p in outputs.document_json_paths(extract_run.out)}
     assert after == before  # not one record rewritten
     assert summary["fields"] == extract_run.summary["fields"]
-    assert "15 already done" in stdout
+    assert "20 already done" in stdout
 
 
 def test_eval_on_the_run(extract_run, tmp_path):

@@ -4,6 +4,7 @@ local models; the table grid finds merged cells in a drawn image."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import sysconfig
 from pathlib import Path
@@ -41,13 +42,32 @@ def test_rapidocr_models_are_inside_site_packages_and_it_reads_offline(monkeypat
 def test_paddleocr_runs_only_from_local_models(tmp_path, monkeypatch):
     if importlib.util.find_spec("paddleocr") is None:
         pytest.skip("paddleocr not installed / no local models")
-    from extractors.ocr.engines import PaddleOcrEngine
+    from extractors.ocr.paddle import PaddleOcrEngine
 
     monkeypatch.delenv("NIANBAO_PADDLEOCR_MODELS", raising=False)
     with pytest.raises(ReadError, match="NIANBAO_PADDLEOCR_MODELS"):
         PaddleOcrEngine()
     with pytest.raises(ReadError, match="no det or rec model"):
         PaddleOcrEngine(tmp_path)
+    for part in ("det", "rec"):  # folders there, models not: a clear error, no download
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "inference.yml").write_text(f"Global:\n  model_name: PP-OCRv5_mobile_{part}\n")
+    with pytest.raises(ReadError, match="could not load the models"):
+        PaddleOcrEngine(tmp_path)
+
+
+def test_paddleocr_reads_with_the_users_models(monkeypatch):
+    """Runs where a user has PaddleOCR and its models (NIANBAO_PADDLEOCR_MODELS)."""
+    if importlib.util.find_spec("paddleocr") is None or not os.environ.get("NIANBAO_PADDLEOCR_MODELS"):
+        pytest.skip("paddleocr and local models (NIANBAO_PADDLEOCR_MODELS) not available here")
+    from extractors.ocr.paddle import PaddleOcrEngine
+
+    engine = PaddleOcrEngine()
+    image = np.full((64, 200), 255, np.uint8)
+    cv2.putText(image, "2019", (20, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    [(text, score)] = engine.read_lines([image])
+    assert text == "2019" and score > 0.8
+    assert engine.detect(np.pad(image, 100, constant_values=255))
 
 
 def test_unknown_engine_name_is_a_clear_error(monkeypatch):

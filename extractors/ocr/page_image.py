@@ -18,6 +18,7 @@ DPI = 200
 # A4 at 300 dpi is 8.7 Mpx; anything past this is a decompression bomb or an absurd page,
 # refused before MuPDF decodes it.
 MAX_PIXELS = int(os.environ.get("NIANBAO_OCR_MAX_PIXELS", 60_000_000))
+LINE_RATIO = 2.5  # a detected box this many times longer than high is a line of text
 MAX_SKEW = 3.0  # degrees searched either way; scanners feed within a degree or two
 
 
@@ -86,8 +87,10 @@ def _quarter_turns(gray: np.ndarray, engine: OcrEngine) -> int:
     if not quads:
         return 0
     sizes = [(q.max(axis=0) - q.min(axis=0)) for q in quads]
-    tall = sum(1 for w, h in sizes if h > 1.5 * w)
-    wide = sum(1 for w, h in sizes if w > 1.5 * h)
+    # Only boxes clearly longer than high count, by their length: a lone digit in a table
+    # cell is taller than wide, and a table picture has hundreds of them.
+    tall = sum(h for w, h in sizes if h > LINE_RATIO * w)
+    wide = sum(w for w, h in sizes if w > LINE_RATIO * h)
     base = 1 if tall > wide else 0
     longest = sorted(range(len(quads)), key=lambda i: -max(sizes[i]))[:4]
     crops = []
@@ -95,18 +98,19 @@ def _quarter_turns(gray: np.ndarray, engine: OcrEngine) -> int:
         x0, y0 = np.floor(quads[i].min(axis=0)).astype(int).clip(0)
         x1, y1 = np.ceil(quads[i].max(axis=0)).astype(int)
         crop = np.rot90(gray[y0:y1, x0:x1], -base)  # k < 0 turns clockwise
-        # a few glyphs from the middle of the line are enough, and recognition cost
-        # grows with the width read
+        # a few glyphs from the middle of the line are enough, and recognition cost grows
+        # with the width read: 4 line-heights (measured on the eval pages in all 4 turns: the
+        # mean-score gap between upright and flipped stays ≥ 0.63, as with 8, at 2/3 the cost)
         h, w = crop.shape
-        if w > 8 * h:
-            crop = crop[:, w // 2 - 4 * h:w // 2 + 4 * h]
+        if w > 4 * h:
+            crop = crop[:, w // 2 - 2 * h:w // 2 + 2 * h]
         if crop.size:
             crops.append(crop)
     if not crops:
         return base
-    upright = engine.read_lines([tight_crop(np.ascontiguousarray(c)) for c in crops])
-    flipped = engine.read_lines([tight_crop(np.ascontiguousarray(np.rot90(c, 2))) for c in crops])
-    score = sum(s for _, s in upright) - sum(s for _, s in flipped)
+    reads = engine.read_lines([tight_crop(np.ascontiguousarray(np.rot90(c, k)))
+                               for k in (0, 2) for c in crops])  # one call: fewer batches
+    score = sum(s for _, s in reads[:len(crops)]) - sum(s for _, s in reads[len(crops):])
     return base + (2 if score < 0 else 0)
 
 

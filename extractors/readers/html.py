@@ -177,7 +177,9 @@ class _Walker:
             elif tag == "img":
                 # Tables pasted as pictures: the extractor must know something is there.
                 flow.brk()
-                self.builder.image(self._picture(child.get("src") or ""))
+                # lazy-loading pages put the real address in data-src or data-original
+                src = child.get("data-src") or child.get("data-original") or child.get("src") or ""
+                self.builder.image(self._picture(src))
             elif tag in _BLOCK:
                 flow.brk()
                 self._walk(child, flow, on_table)
