@@ -124,13 +124,20 @@ def prepare(page: pymupdf.Page, engine: OcrEngine, dpi: int = DPI) -> PageImage:
         h, w = gray.shape
         gray = np.ascontiguousarray(np.rot90(gray, -turns))
         to_points = to_points @ _undo_quarter_turns(turns, w, h)
-    skew = estimate_skew(gray)
-    if abs(skew) >= 0.1:
-        h, w = gray.shape
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), -skew, 1.0)
-        gray = cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-        to_points = to_points @ np.linalg.inv(np.vstack([m, [0, 0, 1]]))
+    gray, skew, turn = level(gray)
+    to_points = to_points @ np.linalg.inv(np.vstack([turn, [0, 0, 1]]))
     return PageImage(gray, to_points[:2], rotation=90 * turns, skew=skew)
+
+
+def level(gray: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """The image turned level, its skew in degrees, and the 2×3 turn applied (identity
+    under a tenth of a degree, which is left alone)."""
+    skew = estimate_skew(gray)
+    h, w = gray.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), -skew if abs(skew) >= 0.1 else 0.0, 1.0)
+    if abs(skew) >= 0.1:
+        gray = cv2.warpAffine(gray, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    return gray, skew, turn
 
 
 def _undo_quarter_turns(turns: int, w: int, h: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import pymupdf
 
 from .engines import OcrEngine
 from .layout import OcrPage, read_tables, visual_lines
-from .page_image import DPI, estimate_skew, ink_mask, prepare, render
+from .page_image import DPI, ink_mask, level, prepare, render
 from .table_grid import find_rules, find_tables
 
 
@@ -49,10 +49,5 @@ def holds_table(page: pymupdf.Page, dpi: int = DPI, min_cells: int = 6) -> bool:
     """Whether the page (a picture pasted in a document) draws a ruled table: the cheap test,
     with no OCR, of whether a picture is worth reading. Levelled first, since a rule a degree
     askew breaks into runs too short to be taken for a rule."""
-    gray = render(page, dpi)
-    skew = estimate_skew(gray)
-    if abs(skew) >= 0.1:
-        h, w = gray.shape
-        turn = cv2.getRotationMatrix2D((w / 2, h / 2), -skew, 1.0)
-        gray = cv2.warpAffine(gray, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    gray, _, _ = level(render(page, dpi))
     return any(len(t.cells) >= min_cells for t in find_tables(find_rules(ink_mask(gray), dpi), dpi))
