@@ -1,7 +1,7 @@
 """The `nianbao` command.
 
     nianbao extract PATH... --out DIR [--workers N] [--force] [--batch-size N]
-                    [--task-runner process|thread|module:Class]
+                    [--task-runner process|thread|module:Class] [--ocr-engine rapidocr|paddleocr|off]
     nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
@@ -100,6 +100,22 @@ def _exit_on_signal(signum, _frame) -> None:
         os._exit(128 + signum)
 
 
+def _choose_ocr(name: str, parser: argparse.ArgumentParser) -> None:
+    """Through the environment, which the worker processes inherit. An engine that cannot
+    start is a usage error now, not one error record per scanned document later."""
+    if name == "off":
+        os.environ["NIANBAO_OCR"] = "off"
+        return
+    os.environ["NIANBAO_OCR_ENGINE"] = name
+    from extractors.errors import ReadError
+    from extractors.ocr import get_engine
+
+    try:
+        get_engine(name)
+    except ReadError as err:
+        parser.error(f"--ocr-engine {name}: {err}")
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     parser = args.parser
@@ -112,6 +128,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: exists and is not a folder")
+    if args.ocr_engine:
+        _choose_ocr(args.ocr_engine, parser)
     prepare_prefect_env(out / ".prefect")
     from .extract import default_workers, make_task_runner, run_extract  # imports Prefect
 
@@ -188,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--batch-size", type=_positive, help="documents per task (default: automatic, ≤ 50)")
     ext.add_argument("--task-runner", help="process (default), thread, or module:Class of a Prefect "
                      "task runner such as prefect_dask:DaskTaskRunner; env NIANBAO_TASK_RUNNER")
+    ext.add_argument("--ocr-engine", choices=("rapidocr", "paddleocr", "off"),
+                     help="OCR for scans and pictures: rapidocr (default, models in its wheel), "
+                     "paddleocr (local models in NIANBAO_PADDLEOCR_MODELS), or off")
     ext.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")
     ext.set_defaults(run=_cmd_extract, parser=ext)

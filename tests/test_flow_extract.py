@@ -104,6 +104,17 @@ def test_nonexistent_path_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_ocr_engine_that_cannot_start_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("NIANBAO_PADDLEOCR_MODELS", raising=False)
+    monkeypatch.setenv("NIANBAO_OCR_ENGINE", "rapidocr")  # _choose_ocr changes it: restored after
+    (tmp_path / "a.txt").write_text("x")
+    code, _ = run_cli(["extract", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"),
+                       "--ocr-engine", "paddleocr"])
+    assert code == 2
+    assert "--ocr-engine paddleocr" in capsys.readouterr().err  # no models or no package: said
+    assert not (tmp_path / "out").exists()
+
+
 # -- the pieces -------------------------------------------------------------------------
 
 def _result(name: str, **kw) -> DocumentResult:
