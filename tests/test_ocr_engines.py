@@ -159,3 +159,20 @@ def test_ink_that_reads_as_nothing_scores_zero_and_a_blank_cell_has_no_score():
     scores = {(c.row, c.col): c.score for c in table.cells}
     assert scores[(0, 0)] == 0.0
     assert scores[(0, 1)] is None and scores[(1, 0)] is None
+
+
+@pytest.mark.parametrize("printed, minus", [("-1", True), ("- 12", True), ("1", False), ("10", False),
+                                            ("7", False), ("0.5", False)])
+def test_a_minus_is_seen_by_its_shape_and_a_digit_is_not(printed, minus):
+    """The recognizer reads a short minus on a blurred scan as "：": its shape tells."""
+    import pymupdf
+
+    from extractors.ocr.engines import tight_crop
+    from extractors.ocr.layout import _starts_with_minus, for_recognizer
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((20, 40), printed, fontname="china-s", fontsize=10.5)
+    pix = page.get_pixmap(dpi=200, colorspace=pymupdf.csGRAY, clip=pymupdf.Rect(10, 20, 80, 50))
+    image = cv2.GaussianBlur(np.frombuffer(pix.samples, np.uint8).reshape(pix.h, pix.w), (0, 0), 0.8)
+    assert _starts_with_minus(for_recognizer(tight_crop(image))) is minus

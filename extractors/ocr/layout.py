@@ -25,6 +25,7 @@ _BLANK_MARKS = {"/", "\\", "-", "--", "—", "——", "–", "－", "―", "×"
 NUMBER_CHARS = "0123456789-.,% "
 _ONE_LIKE = {"1", "l", "I", "|", "丨"}
 SLASH_SLANT = 13.0  # degrees from vertical: between a "1" and a "/"
+SHAPE_ONLY_SCORE = 0.6  # a character inferred from its shape, not read: under review's bar
 
 BBox = tuple[float, float, float, float]
 
@@ -132,6 +133,10 @@ def read_tables(page: PageImage, clean: np.ndarray, tables: list[ImageTable], en
         # first reading stays a garbled cell, which review catches.
         if len(read[0].replace(" ", "")) == len(reads[j][0].strip().replace(" ", "")):
             reads[j] = read
+        elif read[0].isdigit() and _starts_with_minus(crops[j]):
+            # the dash the recognizer took for "：" or "一", seen by its shape only: a speck
+            # of noise can look the same, so the field goes to review
+            reads[j] = ("-" + read[0], min(read[1], SHAPE_ONLY_SCORE))
     for j, (text, score) in enumerate(reads):
         if "." in text and _NUMBER.match("".join(text.split())) and not _has_dot(crops[j]):
             # digits printed apart ("1 0") read with a point between them
@@ -168,6 +173,22 @@ def _slant(crop: np.ndarray) -> float:
     _, vectors = np.linalg.eigh(np.cov(np.vstack([xs - xs.mean(), ys - ys.mean()])))
     vx, vy = vectors[:, 1]
     return float(np.degrees(np.arctan2(abs(vx), abs(vy))))
+
+
+def _starts_with_minus(crop: np.ndarray) -> bool:
+    """Whether the line's first glyph is a minus: one blob, wider than high, at mid-height
+    (a short minus on a blurred 200-dpi scan is barely wider than high)."""
+    ink = (crop < 160).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    blobs = sorted((tuple(s) for s in stats[1:count] if s[4] >= 3), key=lambda s: s[0])
+    if len(blobs) < 2:
+        return False
+    x, y, w, h, _ = blobs[0]
+    top = min(b[1] for b in blobs)
+    height = max(b[1] + b[3] for b in blobs) - top
+    flat = w >= 1.2 * h and h <= 0.25 * height
+    mid = 0.3 * height <= y + h / 2 - top <= 0.7 * height
+    return bool(flat and mid and x + w < blobs[1][0])
 
 
 def _has_dot(crop: np.ndarray) -> bool:
