@@ -169,3 +169,24 @@ def test_non_office_file_is_unsupported(tmp_path):
     with pytest.raises(ReadError) as err:
         read_office(path)
     assert err.value.code == "unsupported"
+
+
+@needs_soffice
+def test_doc_whose_requests_table_is_a_picture_is_read_by_ocr(tmp_path):
+    """Word 97 files carry pasted pictures too: LibreOffice keeps them, and OCR reads them."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from extractors.pipeline import extract_file
+    from extractors.synth import generate
+
+    report = generate(21, "2021", "docx", picture_tables=("requests",))
+    source = tmp_path / "pictured.docx"
+    source.write_bytes(report.data)
+    doc_file = _soffice_convert(source, "doc", tmp_path, tmp_path / "profile")
+    result = extract_file(doc_file)
+    assert result.status == "ok", result.error
+    gold = report.gold["fields"]
+    requests = [k for k in gold if k.startswith("requests.")]
+    assert all(result.provenance[k].source == "ocr" for k in requests if result.provenance[k].method == "table")
+    wrong = [k for k in requests if result.fields[k] != gold[k]]
+    assert len(wrong) <= 0.02 * len(requests), wrong
+    assert {item.field for item in result.review} >= set(wrong)
