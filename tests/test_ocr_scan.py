@@ -141,3 +141,31 @@ def test_upside_down_page_reads_in_reading_order_with_boxes_on_the_stored_page(t
     assert [p.text.replace(" ", "") for p in scanned[:3]] == [p.text.replace(" ", "") for p in printed[:3]]
     # printed at the top, so on the stored (upside-down) page it is at the bottom
     assert scanned[0].prov.source == "ocr" and scanned[0].prov.bbox[1] > 842 / 2
+
+
+def test_a_scan_written_as_an_inline_image_is_ocrd(tmp_path):
+    """Some scanners write the page picture inline in the content stream (BI … ID … EI),
+    where the page's image resources do not list it."""
+    import zlib
+
+    from extractors.readers import read
+
+    synthetic = generate(4, "2021", "pdf")
+    page = pymupdf.open(stream=synthetic.data, filetype="pdf")[1]
+    pix = page.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY)
+    data = zlib.compress(pix.samples)
+    doc = pymupdf.open()
+    scan = doc.new_page(width=page.rect.width, height=page.rect.height)
+    stream = doc.get_new_xref()
+    doc.update_object(stream, "<<>>")
+    doc.update_stream(stream, (f"q {scan.rect.width} 0 0 {scan.rect.height} 0 0 cm BI /W {pix.w} "
+                               f"/H {pix.h} /CS /G /BPC 8 /F /Fl ID ").encode() + data + b" EI Q")
+    doc.xref_set_key(scan.xref, "Contents", f"{stream} 0 R")
+    path = tmp_path / "inline.pdf"
+    doc.save(path)
+    read_back = pymupdf.open(path)[0]
+    assert not read_back.get_images() and read_back.get_image_info()
+    doc_model = read(path)
+    assert doc_model.ocr_pages == [] and doc_model.tables()
+    texts = [c.text for t in doc_model.tables() for row in t.rows for c in row]
+    assert any("予以公开" in t for t in texts)

@@ -46,8 +46,8 @@ def check_pixels(width: int, height: int, what: str) -> None:
 
 def render(page: pymupdf.Page, dpi: int = DPI) -> np.ndarray:
     """The page in grayscale at `dpi`; refuses pages or embedded pictures too large to decode."""
-    for info in page.get_images():
-        check_pixels(info[2], info[3], f"page {page.number + 1}: embedded image")
+    for info in page.get_image_info():  # inline images too; sizes from their dictionaries
+        check_pixels(info["width"], info["height"], f"page {page.number + 1}: embedded image")
     zoom = dpi / 72
     check_pixels(round(page.rect.width * zoom), round(page.rect.height * zoom),
                  f"page {page.number + 1} at {dpi} dpi")

@@ -98,7 +98,10 @@ def _needs_ocr(page: pymupdf.Page, words: list) -> bool:
     usable = len(_READABLE.findall(text))
     # Too little text, or mostly unreadable (fonts without a Unicode map give private-use
     # codes or mojibake), on a page carrying a picture: the picture is the content.
-    return (usable < MIN_TEXT_CHARS or usable < 0.5 * len(text)) and bool(page.get_images())
+    # get_image_info also sees inline images (BI … EI in the content), which some scanners
+    # write and get_images, reading the page's resources only, does not list
+    return (usable < MIN_TEXT_CHARS or usable < 0.5 * len(text)) \
+        and bool(page.get_images() or page.get_image_info())
 
 
 class _OcrOnDemand:
