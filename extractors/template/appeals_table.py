@@ -10,6 +10,7 @@ from ..result import Reading
 from ..standard_model import APPEAL_COLUMNS, APPEAL_GROUPS
 from .labels import normalize
 from .rows import RowView, cell_reading
+from .values import is_value_text
 
 _WIDTH = len(APPEAL_GROUPS) * len(APPEAL_COLUMNS)
 _GROUP_WORDS = (("suit_after_review", "复议后起诉"), ("suit_direct", "直接起诉"), ("review", "行政复议"))
@@ -17,7 +18,9 @@ _GROUP_WORDS = (("suit_after_review", "复议后起诉"), ("suit_direct", "直�
 
 def is_appeals_table(rows: list[RowView]) -> bool:
     text = "".join(normalize(c.text) for rv in rows for c in rv.labels)
-    return "行政复议" in text and ("行政诉讼" in text or "结果维持" in text)
+    # two characters of each word, not four: OCR of a poor picture garbles headers
+    # (厅政复议, 行政认询, 结果组持), and no other template table speaks of 复议
+    return "复议" in text and ("诉讼" in text or "结果" in text)
 
 
 def read_appeals(tables: list[list[RowView]]) -> dict[str, Reading]:
@@ -37,4 +40,20 @@ def read_appeals(tables: list[list[RowView]]) -> dict[str, Reading]:
                     for column, cell in zip(APPEAL_COLUMNS, rv.values):
                         key = f"{group}.{column}"
                         readings[key] = cell_reading(key, cell, "count", rv.label, True, rv.table)
+    if not readings:
+        readings = _read_garbled_values_row(tables)
     return readings
+
+
+def _read_garbled_values_row(tables: list[list[RowView]]) -> dict[str, Reading]:
+    """The row of 15 figures where OCR of a poor picture left some cells as neither number
+    nor blank ('I', '□'), which makes them pass for labels: a row of exactly 15 cells, most of
+    them values, is still the values row. Its garbled cells are read as garbled (flagged);
+    the others with a fuzzy-label confidence, since the row was known by its shape."""
+    for rows in tables:
+        for row in rows[0].table.rows if rows else []:
+            if len(row) == _WIDTH and sum(is_value_text(c.text) for c in row) > _WIDTH // 2:
+                keys = [f"{g}.{c}" for g in APPEAL_GROUPS for c in APPEAL_COLUMNS]
+                return {key: cell_reading(key, cell, "count", "四 values row", False, rows[0].table)
+                        for key, cell in zip(keys, row)}
+    return {}
