@@ -32,7 +32,8 @@ LOCK = ".nianbao-lock"
 TMP_SUFFIX = ".nianbao-tmp"
 
 FIELDS_COLUMNS = ("document", "template", "field", "value", "confidence", "flagged", "method")
-REVIEW_COLUMNS = ("document", "field", "value", "confidence", "reason", "page", "table", "row", "col")
+REVIEW_COLUMNS = ("document", "field", "value", "confidence", "reason", "page", "table", "row", "col",
+                  "source", "image", "bbox")
 
 # Outputs get the usual permissions (mkstemp alone would leave them 0600).
 _UMASK = os.umask(0)
@@ -191,7 +192,13 @@ def review_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
         prov = result.provenance.get(item.field)
         yield [doc, item.field, _cell(result.fields.get(item.field)),
                _cell(result.confidence.get(item.field)), item.reason,
-               *(_cell(getattr(prov, a, None)) for a in ("page", "table", "row", "col"))]
+               *(_cell(getattr(prov, a, None)) for a in ("page", "table", "row", "col", "source", "image")),
+               _bbox(prov.bbox if prov is not None else None)]
+
+
+def _bbox(bbox) -> str:
+    """The crop to look at, in points of the page (or of the picture's page): "x0 y0 x1 y1"."""
+    return "" if bbox is None else " ".join(f"{v:g}" for v in bbox)
 
 
 def document_stats(result: DocumentResult) -> dict:

@@ -117,6 +117,19 @@ def test_an_ocr_engine_that_cannot_start_is_a_usage_error(tmp_path, capsys, monk
 
 # -- the pieces -------------------------------------------------------------------------
 
+def test_review_rows_say_where_to_crop_the_evidence():
+    prov = FieldProvenance(method="table", table="t1", row=3, col=2, page=2,
+                           bbox=(10.5, 20.0, 40.25, 31.0), source="ocr", image="/word/media/image1.png")
+    result = _result("a.docx", fields={"requests.new.total": 5}, confidence={"requests.new.total": 0.4},
+                     provenance={"requests.new.total": prov},
+                     review=[ReviewItem(field="requests.new.total", reason="low OCR score")])
+    [row] = list(outputs.review_rows("a.docx", result))
+    by_column = dict(zip(outputs.REVIEW_COLUMNS, row))
+    assert by_column["page"] == "2" and by_column["source"] == "ocr"
+    assert by_column["image"] == "/word/media/image1.png"
+    assert by_column["bbox"] == "10.5 20 40.25 31"
+
+
 def _result(name: str, **kw) -> DocumentResult:
     return DocumentResult(document=name, sha256="ab", extractor_version=EXTRACTOR_VERSION, **kw)
 
@@ -262,7 +275,8 @@ def test_rebuild_tables(tmp_path):
     assert rows[1] == ["a.pdf", "2019", "requests.new.total", "7", "0.4", "true", "table"]
     assert rows[2][3] == "25.1" and rows[3][3] == "" and len(rows) == 4
     review = list(csv.reader((tmp_path / outputs.REVIEW_CSV).open(encoding="utf-8")))
-    assert review[1] == ["a.pdf", "requests.new.total", "7", "0.4", "R1 fails", "4", "t1", "3", "2"]
+    assert review[1][:9] == ["a.pdf", "requests.new.total", "7", "0.4", "R1 fails", "4", "t1", "3", "2"]
+    assert review[1][9] == "native" and review[1][10] == ""  # text layer, not a picture
 
 
 def test_task_runner_from_option_or_env(monkeypatch):
