@@ -131,3 +131,19 @@ def test_appeals_table_with_ocr_garbled_headers_and_cells_is_still_read():
     assert readings["suit_after_review.total"].value == 0
     for key in ("review.corrected", "review.pending"):
         assert readings[key].value is None and readings[key].confidence < 0.7
+
+
+def test_an_ocr_figure_garbled_into_symbols_keeps_its_row_in_shape():
+    """':1' ends the row: as a label it would swallow the row's figures; as a damaged figure
+    only its own field is lost, and flagged. Text-layer cells are not second-guessed."""
+    from extractors.template.rows import split_row
+
+    doc = parse_text_dump(TITLE + "三、收到和处理政府信息公开申请情况\n"
+                          + "\t2.其他法律行政法规禁止公开\n\t1\n" + "\t0\n" * 5 + "\t:1\n")
+    [table] = doc.tables()
+    [row] = table.rows
+    assert len(split_row(table, row).values) == 0  # from a text layer: ':1' is text
+    for cell in row:
+        cell.prov.source = "ocr"
+    view = split_row(table, row)
+    assert [c.text for c in view.values] == ["1", "0", "0", "0", "0", "0", ":1"]

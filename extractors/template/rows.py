@@ -7,6 +7,7 @@ not a value, and the values are the cells after it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..document import Cell, Table
@@ -24,6 +25,8 @@ CONF_ROW_MISSING = 0.3
 CONF_TABLE_ABSENT = 0.95  # the report's section is there and empty: the report states nothing
 CONF_TABLE_NOT_FOUND = 0.25  # the section has content we could not read as the table
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
 
 @dataclass
 class RowView:
@@ -39,10 +42,18 @@ class RowView:
 def split_row(table: Table, row: list[Cell]) -> RowView:
     boundary = -1
     for i, cell in enumerate(row):
-        if cell.text.strip() and not is_value_text(cell.text):
+        if cell.text.strip() and not is_value_text(cell.text) and not _damaged_figure(cell):
             boundary = i
     labels = [c for c in row[: boundary + 1] if c.text.strip()]
     return RowView(table, labels, row[boundary + 1:])
+
+
+def _damaged_figure(cell: Cell) -> bool:
+    """An OCR'd cell of a few characters with no Chinese in it ('I', '□', ':1', '1o') is a
+    figure the recognizer garbled, not a label: every label of the template is Chinese. Read
+    as a value, it is parsed as garbled and flagged, and the row keeps its shape."""
+    compact = "".join(cell.text.split())
+    return cell.prov.source == "ocr" and len(compact) <= 4 and not _CJK.search(compact)
 
 
 def table_rows(table: Table) -> list[RowView]:
