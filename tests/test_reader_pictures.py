@@ -67,3 +67,22 @@ def test_damaged_and_foreign_bytes_are_corrupt_errors():
     with pytest.raises(ReadError) as err:
         picture_pages(data[:60], "cut.png")
     assert err.value.code == "corrupt"
+
+
+def test_a_picture_too_large_to_render_is_skipped_and_the_document_still_read(tmp_path):
+    """A long narrow picture passes the header check but would render past the pixel limit
+    at OCR scale: the DOCX around it is read all the same."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from docx import Document as Docx
+
+    from extractors.readers.docx import read_docx
+
+    doc = Docx()
+    doc.add_paragraph("某某县人民政府2021年政府信息公开工作年度报告")
+    doc.add_paragraph("一、总体情况")
+    doc.add_picture(io.BytesIO(_png((600, 40000), mode="1", color=1)))
+    path = tmp_path / "long.docx"
+    doc.save(path)
+    read = read_docx(path)
+    assert [p.text for p in read.paragraphs()][:2] == ["某某县人民政府2021年政府信息公开工作年度报告", "一、总体情况"]
+    assert any(b.image is not None for b in read.blocks)  # the picture is still there, unread

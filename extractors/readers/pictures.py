@@ -149,22 +149,27 @@ def _read_run(run: list[Block], load: Callable[[str], bytes | None], scanned: bo
         except ReadError:
             continue  # a damaged or oversized picture: the rest of the document is still read
         for k, page in enumerate(pages):
-            if _too_small(page):
-                continue
-            if scanned or holds_table(page):
-                pdf.insert_pdf(pages, from_page=k, to_page=k)
-                names.append(name)
-                frame_of.append(k + 1)
+            try:
+                if _too_small(page) or not (scanned or holds_table(page)):
+                    continue
+            except ReadError:
+                continue  # too large to render for OCR: as above
+            pdf.insert_pdf(pages, from_page=k, to_page=k)
+            names.append(name)
+            frame_of.append(k + 1)
         pages.close()
     if pdf.page_count == 0:
         return run
     try:
         read = read_pages(pdf, path, "picture")
+    except ReadError:
+        return run  # a picture the checks above let through still fails: keep the text
     finally:
         pdf.close()
     if not (read.paragraphs() or read.tables()):
         return run
-    kept = [b for b in run if b.image.name not in set(names)]
+    read_names = set(names)
+    kept = [b for b in run if b.image.name not in read_names]
     for block in read.blocks:
         for prov in _provenances(block):
             if prov.page is not None:
