@@ -118,7 +118,8 @@ def test_blank_row_is_not_joined_with_the_head_of_the_next_numbered_row():
 
 def test_appeals_table_with_ocr_garbled_headers_and_cells_is_still_read():
     """A poor picture of 四: headers half misread, two figures read as letters or boxes. The
-    table is still known, the row of 15 by its shape; the garbled cells are flagged."""
+    table is still known, the row of 15 too (garbled OCR figures are not labels); the
+    garbled cells are flagged."""
     values = ["2", "I", "1", "□", "4"] + ["0"] * 10
     rows = ["\t厅政复议\n\t行政认询",
             "\n".join("\t" + t for t in ["结果组持", "结果拟正", "其他结显", "尚来事结", "总计",
@@ -126,6 +127,10 @@ def test_appeals_table_with_ocr_garbled_headers_and_cells_is_still_read():
             "\n".join("\t" + v for v in values)]
     doc = parse_text_dump(TITLE + "四、政府信息公开行政复议、行政诉讼情况\n" + "\n\n".join(rows)
                           + "\n\n五、存在的主要问题及改进情况\n")
+    for table in doc.tables():
+        for row in table.rows:
+            for cell in row:
+                cell.prov.source = "ocr"
     readings = extract_fields(doc).readings
     assert readings["review.upheld"].value == 2 and readings["review.total"].value == 4
     assert readings["suit_after_review.total"].value == 0

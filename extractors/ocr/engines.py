@@ -147,11 +147,11 @@ class RapidOcrEngine:
         # of the eval scans score under 0.7).
         self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1,
                              rec_img_shape=[3, 48, REC_MIN_WIDTH], rec_batch_num=REC_BATCH_PIXELS)
-        # our own sessions of the same models, ~20% faster each (see _session)
-        det, rec = _rapidocr_config_paths()
-        self._ocr.text_det.infer.session = _session(det, threads)
-        self._ocr.text_rec.session.session = _session(rec, threads)
         self.model_paths = _rapidocr_model_paths()
+        det, _, rec = self.model_paths
+        # our own sessions of the same models, ~20% faster each (see _session)
+        self._ocr.text_det.infer.session = _session(str(det), threads)
+        self._ocr.text_rec.session.session = _session(str(rec), threads)
 
     def detect(self, image: np.ndarray, max_side: int = DET_MAX_SIDE) -> list[np.ndarray]:
         import cv2
@@ -230,12 +230,13 @@ class RapidOcrEngine:
         return "".join(chars[i] for i in ids), float(probs.max(axis=1)[keep].mean())
 
 
-def _rapidocr_config_paths() -> tuple[str, str]:
-    """The detection and recognition models that RapidOCR's own config names."""
+def _rapidocr_model_paths() -> tuple[Path, Path, Path]:
+    """The detection, line-classifier and recognition models RapidOCR's own config names:
+    all inside the installed package."""
     from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH, read_yaml, update_model_path
 
     config = update_model_path(read_yaml(str(DEFAULT_CFG_PATH)))
-    return config["Det"]["model_path"], config["Rec"]["model_path"]
+    return tuple(Path(config[part]["model_path"]) for part in ("Det", "Cls", "Rec"))
 
 
 def _session(model_path: str, threads: int):
@@ -250,14 +251,6 @@ def _session(model_path: str, threads: int):
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(model_path, sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-def _rapidocr_model_paths() -> list[Path]:
-    """The ONNX files RapidOCR loads: all inside the installed package."""
-    import rapidocr_onnxruntime
-
-    root = Path(rapidocr_onnxruntime.__file__).parent
-    return sorted((root / "models").glob("*.onnx"))
 
 
 def _paddleocr() -> OcrEngine:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import os
 import urllib.parse
 import warnings
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..document import Block, Document
 from ..errors import ReadError
+from . import MAX_BYTES
 
 MAX_FRAMES = 200  # pages of one TIFF; more is not a report
 MIN_SIDE = 64  # pixels: smaller pictures are icons, bullets or rules, never a table
@@ -36,6 +36,8 @@ MIN_DPI, MAX_DPI = 100, 400
 
 def picture_pages(data: bytes, name: str) -> pymupdf.Document:
     """Each frame of an image file as one page of a new PDF, scaled as described above."""
+    from ..ocr.page_image import check_pixels  # OCR's limit; late: text formats never load cv2
+
     with warnings.catch_warnings():
         # Pillow warns past 89 M pixels and raises past twice that; our own limit is lower.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -51,7 +53,7 @@ def picture_pages(data: bytes, name: str) -> pymupdf.Document:
         pdf = pymupdf.open()
         for frame in range(frames):
             image.seek(frame)
-            _check_pixels(*image.size, f"{name}: frame {frame + 1}" if frames > 1 else name)
+            check_pixels(*image.size, f"{name}: frame {frame + 1}" if frames > 1 else name)
             try:
                 png, size = _grey_png(image)
             except (OSError, ValueError, SyntaxError) as err:
@@ -60,12 +62,6 @@ def picture_pages(data: bytes, name: str) -> pymupdf.Document:
             page = pdf.new_page(width=size[0] * 72 / dpi, height=size[1] * 72 / dpi)
             page.insert_image(page.rect, stream=png)
     return pdf
-
-
-def _check_pixels(width: int, height: int, what: str) -> None:
-    from ..ocr.page_image import check_pixels
-
-    check_pixels(width, height, what)
 
 
 def _grey_png(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
@@ -209,7 +205,7 @@ def local_loader(folder: Path) -> Callable[[str], bytes | None]:
         target = (root / src.split("?", 1)[0].split("#", 1)[0]).resolve()
         if not target.is_relative_to(root) or not target.is_file():
             return None
-        if target.stat().st_size > int(os.environ.get("NIANBAO_MAX_BYTES", 200 * 1024 * 1024)):
+        if target.stat().st_size > MAX_BYTES:
             return None
         return target.read_bytes()
 

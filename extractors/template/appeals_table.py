@@ -10,7 +10,6 @@ from ..result import Reading
 from ..standard_model import APPEAL_COLUMNS, APPEAL_GROUPS
 from .labels import normalize
 from .rows import RowView, cell_reading
-from .values import is_value_text
 
 _WIDTH = len(APPEAL_GROUPS) * len(APPEAL_COLUMNS)
 _GROUP_WORDS = (("suit_after_review", "复议后起诉"), ("suit_direct", "直接起诉"), ("review", "行政复议"))
@@ -40,20 +39,5 @@ def read_appeals(tables: list[list[RowView]]) -> dict[str, Reading]:
                     for column, cell in zip(APPEAL_COLUMNS, rv.values):
                         key = f"{group}.{column}"
                         readings[key] = cell_reading(key, cell, "count", rv.label, True, rv.table)
-    if not readings:
-        readings = _read_garbled_values_row(tables)
     return readings
 
-
-def _read_garbled_values_row(tables: list[list[RowView]]) -> dict[str, Reading]:
-    """The row of 15 figures where OCR of a poor picture left some cells as neither number
-    nor blank ('I', '□'), which makes them pass for labels: a row of exactly 15 cells, most of
-    them values, is still the values row. Its garbled cells are read as garbled (flagged);
-    the others with a fuzzy-label confidence, since the row was known by its shape."""
-    for rows in tables:
-        for row in rows[0].table.rows if rows else []:
-            if len(row) == _WIDTH and sum(is_value_text(c.text) for c in row) > _WIDTH // 2:
-                keys = [f"{g}.{c}" for g in APPEAL_GROUPS for c in APPEAL_COLUMNS]
-                return {key: cell_reading(key, cell, "count", "四 values row", False, rows[0].table)
-                        for key, cell in zip(keys, row)}
-    return {}
