@@ -62,6 +62,32 @@ class ReviewItem(BaseModel):
     reason: str
 
 
+class LlmAnswer(BaseModel):
+    """What the LLM said about one section of a document, and what it cost."""
+    section: str  # active, requests or appeals
+    status: Literal["answered", "cached", "error", "budget", "not_configured"]
+    values: dict[str, Value] | None = None  # standard-model keys → the model's values
+    requests: int = 0  # HTTP requests, retries and feedback rounds included
+    prompt_tokens: int = 0  # as the endpoint reports them
+    completion_tokens: int = 0
+    error: str | None = None
+    feedback: list[str] = Field(default_factory=list)  # rule failures sent back to the model
+
+
+class LlmRecord(BaseModel):
+    mode: Literal["fallback", "verify"]
+    reader: str | None = None  # model|answer mode|prompt version; None: no endpoint configured
+    answers: list[LlmAnswer] = Field(default_factory=list)
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def unanswered(self) -> bool:
+        """Some section still waits for an answer: a rerun with an endpoint should ask."""
+        return any(a.status in ("error", "budget", "not_configured") for a in self.answers)
+
+
 class DocumentResult(BaseModel):
     document: str  # file name
     sha256: str
@@ -76,3 +102,4 @@ class DocumentResult(BaseModel):
     provenance: dict[str, FieldProvenance] = Field(default_factory=dict)
     review: list[ReviewItem] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
+    llm: LlmRecord | None = None  # set when sections were (to be) asked of the LLM

@@ -136,6 +136,13 @@ class AppealGroup(_Section):
     total: Count = None
 
 
+class Appeals(_Section):
+    """Table 四 on its own (in a report its groups sit at the top level: `review.upheld`)."""
+    review: AppealGroup = AppealGroup()
+    suit_direct: AppealGroup = AppealGroup()
+    suit_after_review: AppealGroup = AppealGroup()
+
+
 # -- text sections and metadata -------------------------------------------------------
 
 class Texts(_Section):
@@ -158,7 +165,7 @@ class _Report(_Section):
     text: Texts = Texts()
 
     def to_flat(self) -> dict[str, object]:
-        return _flatten(self.model_dump())
+        return flatten(self.model_dump())
 
     @classmethod
     def from_flat(cls, flat: dict[str, object]):
@@ -185,11 +192,11 @@ class Report2021(_Report):
 REPORT_MODELS: dict[str, type[_Report]] = {"2019": Report2019, "2021": Report2021}
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     flat: dict[str, object] = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

@@ -2,6 +2,7 @@
 
     nianbao extract PATH... --out DIR [--workers N] [--force] [--batch-size N]
                     [--task-runner process|thread|module:Class] [--ocr-engine rapidocr|paddleocr|off]
+                    [--llm off|fallback|verify]
     nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
@@ -72,11 +73,20 @@ def _closing_lines(summary: dict, wall: float) -> list[str]:
     lines += [
         f"fields: {summary['fields']}, flagged for review: {summary['flagged']}",
         f"rule failures: source {fails['source']}, extraction {fails['extraction']}",
+        *_llm_lines(summary.get("llm")),
         f"time: {wall:.1f} s in all, {summary['seconds']:.1f} s in the flow; documents took "
         f"{summary['extract_seconds']:.1f} s of {summary['workers']} workers' time",
         f"outputs: {summary['out']}",
     ]
     return lines
+
+
+def _llm_lines(llm: dict | None) -> list[str]:
+    if not llm or llm["mode"] == "off":
+        return []
+    sections = ", ".join(f"{k} {v}" for k, v in sorted(llm["sections"].items())) or "none"
+    return [f"LLM ({llm['mode']}, {llm['reader'] or 'no endpoint configured'}): sections {sections}; "
+            f"this run {llm['requests']} requests, {llm['prompt_tokens']} + {llm['completion_tokens']} tokens"]
 
 
 def _exit_on_signal(signum, _frame) -> None:
@@ -116,6 +126,22 @@ def _choose_ocr(name: str, parser: argparse.ArgumentParser) -> None:
         parser.error(f"--ocr-engine {name}: {err}")
 
 
+def _choose_llm(given: str | None, parser: argparse.ArgumentParser) -> str:
+    """The LLM mode of the run: settings that cannot be used, or a mode asked for with no
+    model configured, are usage errors now rather than an error per document later."""
+    from extractors.llm.settings import SettingsError, load_settings, mode_from
+
+    try:
+        settings = load_settings()
+        mode = mode_from(given, settings is not None)
+    except SettingsError as err:
+        parser.error(f"LLM: {err}")
+    if mode != "off" and settings is None:
+        parser.error(f"--llm {mode}: no LLM configured; set NIANBAO_LLM_MODEL (and "
+                     "NIANBAO_LLM_BASE_URL, OPENAI_API_KEY) or NIANBAO_LLM_CONFIG")
+    return mode
+
+
 def _cmd_extract(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     parser = args.parser
@@ -130,6 +156,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         parser.error(f"--out {out}: exists and is not a folder")
     if args.ocr_engine:
         _choose_ocr(args.ocr_engine, parser)
+    llm_mode = _choose_llm(args.llm, parser)
     prepare_prefect_env(out / ".prefect")
     from .extract import default_workers, make_task_runner, run_extract  # imports Prefect
 
@@ -147,7 +174,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             if bar:
                 bar.start()
             summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
-                                  batch_size=args.batch_size, progress=update)
+                                  batch_size=args.batch_size, progress=update, llm_mode=llm_mode)
     except outputs.OutputBusy as err:
         print(f"nianbao: {err}", file=sys.stderr)
         return 2
@@ -209,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--ocr-engine", choices=("rapidocr", "paddleocr", "off"),
                      help="OCR for scans and pictures: rapidocr (default, models in its wheel), "
                      "paddleocr (local models in NIANBAO_PADDLEOCR_MODELS), or off")
+    ext.add_argument("--llm", choices=("off", "fallback", "verify"),
+                     help="ask an LLM about sections the tables could not settle (fallback, the "
+                     "default when NIANBAO_LLM_MODEL is set) or read every table a second time "
+                     "(verify); off by default without a model")
     ext.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")
     ext.set_defaults(run=_cmd_extract, parser=ext)

@@ -2,6 +2,11 @@
 the rest in batches (one task per batch, so Prefect's per-task cost is paid per ~50
 documents, not per document), then rebuild the CSVs and the run summary.
 
+With an LLM endpoint, a batch hands back the documents that have sections to ask about,
+and the flow's own process asks their questions on a few threads while the workers go on
+with the CPU work: the requests wait on the network, and one process is where the
+endpoint's limits (in flight, per minute, the token budget) can be kept exactly.
+
 Import this module only after the environment is set up (see flows.cli): Prefect reads its
 settings when it is first imported.
 """
@@ -17,6 +22,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,7 +35,8 @@ from prefect.futures import wait
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from extractors.pipeline import EXTRACTOR_VERSION, extract_file, sha256_of
+from extractors.llm.settings import Mode
+from extractors.pipeline import EXTRACTOR_VERSION, Draft, finish, first_pass, sha256_of, unasked
 from extractors.readers import MAX_BYTES
 from extractors.result import DocumentResult
 
@@ -93,8 +100,10 @@ def _page_resources(folder: Path) -> bool:
     return False
 
 
-def plan(names: dict[Path, str], out: Path, force: bool) -> tuple[list[Job], list[Job]]:
-    """Split the inputs (file → JSON name) into jobs to run and jobs whose JSON is current."""
+def plan(names: dict[Path, str], out: Path, force: bool, mode: Mode = "off",
+         reader: str | None = None) -> tuple[list[Job], list[Job]]:
+    """Split the inputs (file → JSON name) into jobs to run and jobs whose JSON is current.
+    `mode` and `reader` (the LLM client's identity, None without one): what this run asks."""
     todo, done = [], []
     for path, json_name in names.items():
         size, sha = 0, ""
@@ -105,16 +114,31 @@ def plan(names: dict[Path, str], out: Path, force: bool) -> tuple[list[Job], lis
         except OSError:
             pass  # gone or unreadable: the task records the error when extraction fails too
         job = Job(str(path), json_name, size, sha)
-        (done if not force and _is_current(out / json_name, sha) else todo).append(job)
+        current = not force and _is_current(out / json_name, sha, mode, reader)
+        (done if current else todo).append(job)
     return todo, done
 
 
-def _is_current(json_path: Path, sha: str) -> bool:
+def _is_current(json_path: Path, sha: str, mode: Mode, reader: str | None) -> bool:
     head = outputs.read_record_header(json_path)
     return (head is not None and head["sha256"] == sha
             and head["extractor_version"] == EXTRACTOR_VERSION
             # a crash of ours or a failed read may not happen again: retried, not kept
-            and head["error_code"] not in ("internal", "io_error"))
+            and head["error_code"] not in ("internal", "io_error")
+            and (head["status"] != "ok" or _llm_current(head["llm"], mode, reader)))
+
+
+def _llm_current(record: dict | None, mode: Mode, reader: str | None) -> bool:
+    """Whether a record's LLM step is what this run would do: same mode, and, with an
+    endpoint now, every section answered by this same model and prompt (an error or the
+    budget left some unanswered: asked again; the cache makes earlier answers free)."""
+    if mode == "off":
+        return True
+    if not record or record.get("mode") != mode:
+        return False
+    answers = record.get("answers") or []
+    return reader is None or not answers or (
+        record.get("reader") == reader and all(a.get("status") in ("answered", "cached") for a in answers))
 
 
 def batch_size_for(n: int, workers: int) -> int:
@@ -135,24 +159,47 @@ def _error_record(job: Job, code: str, message: str) -> DocumentResult:
                           error_code=code, error=message, extractor_version=EXTRACTOR_VERSION)
 
 
-def extract_one(job: Job, out: Path) -> float:
-    """Extract one document and write its JSON; returns the seconds it took. Whatever goes
-    wrong with this document becomes its error record, so the batch goes on."""
-    start = time.perf_counter()
+def _guarded(job: Job, work: Callable[[], DocumentResult | Draft]) -> DocumentResult | Draft:
+    """Whatever goes wrong with this document becomes its error record, so the batch goes on."""
     name = Path(job.path).name
     try:
-        result = extract_file(job.path, sha256=job.sha256 or None)
+        return work()
     except OSError as err:
-        result = _error_record(job, "io_error", f"{name}: {err.strerror or err}")
+        return _error_record(job, "io_error", f"{name}: {err.strerror or err}")
     except Exception as err:  # a bug in extraction: recorded, and retried by the next run
-        result = _error_record(job, "internal", f"{name}: {type(err).__name__}: {err}")
+        return _error_record(job, "internal", f"{name}: {type(err).__name__}: {err}")
+
+
+def _write(job: Job, out: Path, result: DocumentResult) -> None:
     outputs.write_text_atomic(out / job.json_name, result.model_dump_json(indent=1))
-    return time.perf_counter() - start
+
+
+def extract_one(job: Job, out: Path, mode: Mode = "off", ask_later: bool = False) -> tuple[float, Draft | None]:
+    """Extract one document; returns the seconds it took, and its draft when `ask_later` and
+    it has sections for the LLM (its JSON is written once they are answered). Otherwise the
+    JSON is written here, any questions recorded as not asked."""
+    start = time.perf_counter()
+    done = _guarded(job, lambda: first_pass(job.path, job.sha256 or None, mode))
+    if isinstance(done, Draft) and done.asks and ask_later:
+        return time.perf_counter() - start, done
+    if isinstance(done, Draft):
+        done = _guarded(job, lambda: finish(done, unasked(done)))
+    _write(job, out, done)
+    return time.perf_counter() - start, None
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE, persist_result=False)
-def extract_batch(jobs: list[Job], out: str) -> dict[str, float]:
-    return {job.json_name: extract_one(job, Path(out)) for job in jobs}
+def extract_batch(jobs: list[Job], out: str, mode: Mode = "off",
+                  ask_later: bool = False) -> dict[str, tuple[float, Draft | None]]:
+    return {job.json_name: extract_one(job, Path(out), mode, ask_later) for job in jobs}
+
+
+def ask_and_finish(job: Job, draft: Draft, llm, out: Path) -> float:
+    """The LLM's answers for one document's sections, weighed in; its JSON written."""
+    start = time.perf_counter()
+    result = _guarded(job, lambda: finish(draft, [llm.ask(a) for a in draft.asks], llm.identity))
+    _write(job, out, result)
+    return time.perf_counter() - start
 
 
 # -- the flow ---------------------------------------------------------------------------
@@ -170,9 +217,10 @@ def _progress() -> Progress | None:
 
 @flow(name="nianbao-extract")
 def extract_flow(paths: list[str], out: str, force: bool = False, batch_size: int | None = None,
-                 workers: int | None = None) -> dict:
+                 workers: int | None = None, llm_mode: Mode = "off") -> dict:
     """Extract every report under `paths` into `out`; returns the run summary. `workers` only
-    sizes the batches (the task runner decides the parallelism)."""
+    sizes the batches (the task runner decides the parallelism). With `llm_mode` fallback or
+    verify, the endpoint is the one the environment configures (extractors.llm.settings)."""
     logger = get_run_logger()
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     out_dir = Path(out)
@@ -180,8 +228,9 @@ def extract_flow(paths: list[str], out: str, force: bool = False, batch_size: in
     outputs.mark_output_dir(out_dir)
     outputs.remove_stale_temps(out_dir)
 
+    llm = _llm_client(llm_mode)
     names = outputs.json_names(discover(paths, out_dir))
-    todo, skipped = plan(names, out_dir, force)
+    todo, skipped = plan(names, out_dir, force, llm_mode, llm.identity if llm else None)
     phases = {"plan": time.perf_counter() - clock}
     workers = workers or default_workers()
     size = batch_size or batch_size_for(len(todo), workers)
@@ -189,8 +238,9 @@ def extract_flow(paths: list[str], out: str, force: bool = False, batch_size: in
                 len(names), len(todo), size, len(skipped))
 
     run_start_ns = time.time_ns()
-    submitted = [(extract_batch.submit(b, str(out_dir)), b) for b in batches(todo, size)]
-    seconds, unprocessed = _collect(submitted, out_dir, run_start_ns, len(todo), _progress())
+    submitted = [(extract_batch.submit(b, str(out_dir), llm_mode, llm is not None), b)
+                 for b in batches(todo, size)]
+    seconds, unprocessed = _collect(submitted, out_dir, run_start_ns, len(todo), _progress(), llm)
     phases["extract"] = time.perf_counter() - clock - phases["plan"]
     for name, err in unprocessed.items():
         logger.error("%s: not processed (%s); the next run retries it", name, err)
@@ -199,36 +249,57 @@ def extract_flow(paths: list[str], out: str, force: bool = False, batch_size: in
     phases["tables"] = time.perf_counter() - clock - phases["plan"] - phases["extract"]
     summary = _summary(paths, out_dir, names, todo, skipped, stats, unreadable, unprocessed,
                        seconds, started, phases, size, workers)
+    summary["llm"] = _llm_summary(llm_mode, llm, stats)
     outputs.write_summary(out_dir, summary)
     return summary
 
 
-def _collect(submitted, out: Path, run_start_ns: int, total: int,
-             progress: Progress | None) -> tuple[dict[str, float], dict[str, str]]:
-    """Wait for the batches; report progress per document (the workers' fresh JSONs show it)
-    rather than per batch. Returns seconds per extracted document, and the documents of
-    batches that crashed whose JSON was never written."""
+def _collect(submitted, out: Path, run_start_ns: int, total: int, progress: Progress | None,
+             llm=None) -> tuple[dict[str, float], dict[str, str]]:
+    """Wait for the batches, and hand the drafts they return to the LLM threads; report
+    progress per document (the fresh JSONs show it) rather than per batch. Returns seconds
+    per extracted document, and the documents of batches that crashed whose JSON was never
+    written."""
     seconds: dict[str, float] = {}
     unprocessed: dict[str, str] = {}
     pending = dict(submitted)
+    asking: dict[Future, tuple[Job, float]] = {}  # LLM questions under way: job, first-pass time
     finished = 0
     if progress:
         progress(0, total)
-    while pending:
-        done, _ = wait(list(pending), timeout=0.5)
-        for future in done:
-            jobs = pending.pop(future)
-            try:
-                seconds.update(future.result())
-            except Exception as err:  # a worker died (e.g. killed for memory): keep the rest
+    with ThreadPoolExecutor(max_workers=llm.settings.concurrency if llm else 1,
+                            thread_name_prefix="llm") as pool:
+        while pending or asking:
+            done, _ = wait(list(pending), timeout=0.5) if pending else (set(), None)
+            for future in done:
+                jobs = pending.pop(future)
+                try:
+                    results = future.result()
+                except Exception as err:  # a worker died (e.g. killed for memory): keep the rest
+                    results = {}
+                    for job in jobs:
+                        if not _written_since(out / job.json_name, run_start_ns):
+                            unprocessed[job.json_name] = f"{type(err).__name__}: {err}"
                 for job in jobs:
-                    if not _written_since(out / job.json_name, run_start_ns):
-                        unprocessed[job.json_name] = f"{type(err).__name__}: {err}"
-            finished += len(jobs)
-        if progress:
-            running = [j for jobs in list(pending.values())[:4] for j in jobs]
-            progress(finished + sum(_written_since(out / j.json_name, run_start_ns)
-                                    for j in running), total)
+                    took, draft = results.get(job.json_name, (None, None))
+                    if draft is not None:
+                        asking[pool.submit(ask_and_finish, job, draft, llm, out)] = job, took
+                    elif took is not None:
+                        seconds[job.json_name] = took
+                    finished += draft is None
+            for future in [f for f in asking if f.done()]:
+                job, took = asking.pop(future)
+                try:
+                    seconds[job.json_name] = took + future.result()
+                except OSError as err:  # its JSON could not be written: the next run redoes it
+                    unprocessed[job.json_name] = f"{type(err).__name__}: {err}"
+                finished += 1
+            if not pending and asking:
+                time.sleep(0.2)
+            if progress:
+                running = [j for jobs in list(pending.values())[:4] for j in jobs]
+                progress(finished + sum(_written_since(out / j.json_name, run_start_ns)
+                                        for j in running), total)
     return seconds, unprocessed
 
 
@@ -237,6 +308,31 @@ def _written_since(path: Path, start_ns: int) -> bool:
         return path.stat().st_mtime_ns >= start_ns
     except FileNotFoundError:
         return False
+
+
+def _llm_client(mode: Mode):
+    """The run's LLM client, or None when the mode is off or no model is configured."""
+    if mode == "off":
+        return None
+    from extractors.llm.client import LlmClient  # instructor and openai: only when used
+    from extractors.llm.settings import load_settings
+
+    settings = load_settings()
+    return LlmClient(settings) if settings else None
+
+
+def _llm_summary(mode: Mode, llm, stats: dict[str, dict]) -> dict:
+    """This run's requests and tokens (the client's counts), and the sections of every
+    document in the output folder by what became of them."""
+    sections = Counter()
+    for s in stats.values():
+        sections.update(s["llm_sections"])
+    totals = llm.totals if llm else Counter()
+    return {"mode": mode, "reader": llm.identity if llm else None,
+            "documents_asked": sum(1 for s in stats.values() if s["llm_sections"]),
+            "sections": dict(sections),
+            **{k: totals.get(k, 0) for k in ("requests", "prompt_tokens", "completion_tokens",
+                                             "answered", "cached", "errors", "over_budget")}}
 
 
 def default_workers() -> int:
@@ -338,12 +434,12 @@ def stop_run_processes(grace: float = 2.0) -> None:
 
 def run_extract(paths: list[str], out: str, runner: TaskRunner, *, workers: int | None = None,
                 force: bool = False, batch_size: int | None = None,
-                progress: Progress | None = None) -> dict:
+                progress: Progress | None = None, llm_mode: Mode = "off") -> dict:
     """The flow on `runner`, with the temporary API server shared by all its workers."""
     token = _progress_to.set(progress)
     try:
         with shared_api():
             return extract_flow.with_options(task_runner=runner)(
-                paths, out, force=force, batch_size=batch_size, workers=workers)
+                paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
     finally:
         _progress_to.reset(token)

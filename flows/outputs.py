@@ -156,7 +156,7 @@ def read_record_header(path: Path) -> dict | None:
         return None
     if not isinstance(data, dict):
         return None
-    return {k: data.get(k) for k in ("sha256", "extractor_version", "status", "error_code")}
+    return {k: data.get(k) for k in ("sha256", "extractor_version", "status", "error_code", "llm")}
 
 
 def iter_results(out: Path) -> Iterator[tuple[Path, DocumentResult | None]]:
@@ -203,9 +203,13 @@ def _bbox(bbox) -> str:
 
 def document_stats(result: DocumentResult) -> dict:
     failures = Counter(r.blame or "unknown" for r in result.rules if r.status == "fail")
+    llm = result.llm
     return {"status": result.status, "error_code": result.error_code,
             "fields": len(result.fields), "flagged": len({i.field for i in result.review}),
-            "rule_failures": dict(failures)}
+            "rule_failures": dict(failures),
+            "llm_sections": Counter(a.status for a in llm.answers) if llm else Counter(),
+            "llm_requests": llm.requests if llm else 0,
+            "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0}
 
 
 def rebuild_tables(out: Path) -> tuple[dict[str, dict], list[str]]:

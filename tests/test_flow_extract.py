@@ -235,10 +235,10 @@ def test_oversized_file_is_never_read(tmp_path, monkeypatch):
 
 
 def test_extraction_crash_becomes_an_error_record(tmp_path, monkeypatch):
-    def broken(path, sha256=None):
+    def broken(path, sha256=None, mode="off"):
         raise KeyError("oops")
 
-    monkeypatch.setattr(extract, "extract_file", broken)
+    monkeypatch.setattr(extract, "first_pass", broken)
     doc = tmp_path / "r.txt"
     doc.write_text("x")
     job = extract.Job(str(doc), "r.txt.json", 1, "ab")
@@ -270,7 +270,8 @@ def test_rebuild_tables(tmp_path):
     stats, unreadable = outputs.rebuild_tables(tmp_path)
     assert unreadable == ["stray.json"]
     assert stats["a.pdf.json"] == {"status": "ok", "error_code": None, "fields": 3, "flagged": 1,
-                                   "rule_failures": {"source": 1}}
+                                   "rule_failures": {"source": 1}, "llm_sections": {},
+                                   "llm_requests": 0, "llm_tokens": 0}
     rows = list(csv.reader((tmp_path / outputs.FIELDS_CSV).open(encoding="utf-8")))
     assert rows[1] == ["a.pdf", "2019", "requests.new.total", "7", "0.4", "true", "table"]
     assert rows[2][3] == "25.1" and rows[3][3] == "" and len(rows) == 4

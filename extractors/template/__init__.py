@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..document import Document
+from ..document import Document, Table
 from ..errors import NotAReport, ReadError
 from ..result import FieldProvenance, ProseFigure, Reading
 from ..standard_model import TEXT_KEYS, field_keys, section_of
@@ -28,6 +28,10 @@ class Extraction:
     template: str
     readings: dict[str, Reading]
     prose: list[ProseFigure] = field(default_factory=list)
+    # What the LLM step renders for a section it is asked about: the report's sections, and
+    # the template tables found for active/requests/appeals (wherever they were printed).
+    sections: list[Section] = field(default_factory=list)
+    tables: dict[str, list[Table]] = field(default_factory=dict)
 
 
 def extract_fields(doc: Document) -> Extraction:
@@ -84,7 +88,8 @@ def extract_fields(doc: Document) -> Extraction:
             key=key, value=text, confidence=0.9 if text else 0.5,
             prov=FieldProvenance(method="prose" if text else "absent", label=section.heading if section else None,
                                  note=None if text else "section not found or empty"))
-    return Extraction(template, readings, prose_figures(paragraphs, template))
+    return Extraction(template, readings, prose_figures(paragraphs, template), sections,
+                      {name: [rows[0].table for rows in found[name] if rows] for name in found})
 
 
 def _page_list(pages: list[int]) -> str:
