@@ -225,3 +225,25 @@ def _folder(root, i):
     folder = root / f"doc{i}"
     folder.mkdir()
     return folder
+
+
+def test_every_http_request_passes_the_per_minute_limit(tmp_path):
+    report = unlabelled_requests_table(tmp_path)
+    calls = []
+
+    def script(body):
+        calls.append(1)
+        return Reply(status=429, headers={"Retry-After": "0"}) if len(calls) == 1 else gold_answer(body)
+
+    class Recording:
+        acquired = 0
+
+        def try_acquire(self, name):
+            self.acquired += 1
+            return True
+
+    with LlmServer(script) as server:
+        client = client_for(server.base_url, tmp_path / "cache")
+        client._per_minute = limiter = Recording()
+        extract_file(report, llm=client)
+    assert limiter.acquired == len(server.requests) == 2  # the retry of the 429 too
