@@ -35,6 +35,7 @@ class FieldCheck:
     pred: object
     right: bool
     flagged: bool
+    method: str = "none"  # how the prediction was read (FieldProvenance.method): table, llm, ...
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -105,7 +106,8 @@ def check_document(gold: dict, pred: DocumentResult | None) -> list[FieldCheck]:
     if pred is None:
         return [FieldCheck(k, v, None, False, False) for k, v in gold["fields"].items()]
     flagged = {item.field for item in pred.review}
-    return [FieldCheck(k, v, pred.fields.get(k), same_value(k, v, pred.fields.get(k)), k in flagged)
+    return [FieldCheck(k, v, pred.fields.get(k), same_value(k, v, pred.fields.get(k)), k in flagged,
+                       pred.provenance[k].method if k in pred.provenance else "none")
             for k, v in gold["fields"].items()]
 
 
@@ -164,9 +166,10 @@ def evaluate(gold: dict[str, dict], preds: dict[str, DocumentResult]) -> dict:
     wrong = [c for c in checks if not c.right]
     flagged = [c for c in checks if c.flagged]
     unflagged = [c for c in checks if not c.flagged]
-    by_section = defaultdict(list)
+    by_section, by_method = defaultdict(list), defaultdict(list)
     for c in checks:
         by_section[section_of(c.key)].append(c)
+        by_method[c.method].append(c)
     return {
         "documents": {"gold": len(gold), "predicted": sum(n in preds for n in gold),
                       "missing": sorted(n for n in gold if n not in preds),
@@ -177,6 +180,9 @@ def evaluate(gold: dict[str, dict], preds: dict[str, DocumentResult]) -> dict:
         "accuracy": _share(len(checks) - len(wrong), len(checks)),
         "by_section": {s: _tally(by_section[s]) for s in SECTIONS if by_section[s]},
         "by_format": {f: _tally(c) for f, c in sorted(by_format.items())},
+        # how each field was read: `llm` is the LLM path's own accuracy, with what it left unflagged
+        "by_method": {m: {**_tally(c), "unflagged": _tally([x for x in c if not x.flagged])}
+                      for m, c in sorted(by_method.items())},
         "unflagged_accuracy": _tally(unflagged)["accuracy"],
         "review_recall": _share(sum(c.flagged for c in wrong), len(wrong)),
         "review_burden": _share(len(flagged), len(checks)),
@@ -216,9 +222,12 @@ def format_report(report: dict, verbose: bool = False) -> str:
              + (f"; {len(docs['without_gold'])} predictions without gold" if docs["without_gold"] else ""),
              f"fields: {report['fields']}, wrong: {report['wrong']}, flagged: {report['flagged']}",
              f"accuracy: {_pct(report['accuracy'])}"]
-    for title, table in (("by section", report["by_section"]), ("by format", report["by_format"])):
+    for title, table in (("by section", report["by_section"]), ("by format", report["by_format"]),
+                         ("read by", report["by_method"])):
         lines.append(f"  {title}:")
         lines += [f"    {name:<10} {_pct(t['accuracy']):>7}  ({t['right']}/{t['total']})"
+                  + (f"; unflagged {_pct(t['unflagged']['accuracy'])} ({t['unflagged']['right']}/"
+                     f"{t['unflagged']['total']})" if "unflagged" in t else "")
                   for name, t in table.items()]
     src = report["source_errors"]
     lines += [f"unflagged accuracy: {_pct(report['unflagged_accuracy'])}",

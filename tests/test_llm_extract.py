@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from extractors.evaluate import evaluate
 from extractors.pipeline import extract_file
 from extractors.standard_model import section_of
 from llm_cases import PLANTED, SEED, SEED_GOLD, client_for, unlabelled_requests_table
@@ -55,6 +56,9 @@ def test_unreadable_table_is_asked_alone_and_its_answer_taken(tmp_path, answer_m
     assert all(result.fields[k] == SEED_GOLD[k] for k in requests_keys)
     assert not flagged(result) & set(requests_keys)  # the section closes: every rule holds
     assert {result.provenance[k].method for k in requests_keys} == {"llm"}
+    # what `nianbao eval` reports as the LLM path's accuracy (here of scripted answers)
+    report = evaluate({result.document: {"fields": SEED_GOLD}}, {result.document: result})
+    assert report["by_method"]["llm"]["right"] == report["by_method"]["llm"]["total"] == len(requests_keys)
 
 
 def test_a_seed_section_prompt_is_at_most_2000_tokens(tmp_path):
