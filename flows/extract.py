@@ -125,14 +125,16 @@ def _is_current(json_path: Path, sha: str, mode: Mode, reader: str | None) -> bo
             and head["extractor_version"] == EXTRACTOR_VERSION
             # a crash of ours or a failed read may not happen again: retried, not kept
             and head["error_code"] not in ("internal", "io_error")
-            and (head["status"] != "ok" or _llm_current(head["llm"], mode, reader)))
+            and (head["status"] != "ok" or _llm_current(head, mode, reader)))
 
 
-def _llm_current(record: dict | None, mode: Mode, reader: str | None) -> bool:
+def _llm_current(head: dict, mode: Mode, reader: str | None) -> bool:
     """Whether a record's LLM step is what this run would do: same mode, and, with an
     endpoint now, every section answered by this same model and prompt (an error or the
-    budget left some unanswered: asked again; the cache makes earlier answers free)."""
-    if mode == "off":
+    budget left some unanswered: asked again; the cache makes earlier answers free). A
+    record made without the LLM is current for `fallback` when it has nothing to ask."""
+    record = head["llm"]
+    if mode == "off" or (record is None and mode == "fallback" and not head["unsettled"]):
         return True
     if not record or record.get("mode") != mode:
         return False

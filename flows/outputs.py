@@ -21,7 +21,8 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from extractors.result import DocumentResult
+from extractors.llm.asks import unsettled_sections
+from extractors.result import DocumentResult, RuleResult
 
 SUMMARY = "summary.json"
 FIELDS_CSV = "fields.csv"
@@ -156,7 +157,13 @@ def read_record_header(path: Path) -> dict | None:
         return None
     if not isinstance(data, dict):
         return None
-    return {k: data.get(k) for k in ("sha256", "extractor_version", "status", "error_code", "llm")}
+    head = {k: data.get(k) for k in ("sha256", "extractor_version", "status", "error_code", "llm")}
+    try:  # which sections an LLM would be asked about: a run with one needs to know
+        rules = [RuleResult.model_validate(r) for r in data.get("rules") or []]
+        head["unsettled"] = sorted(unsettled_sections(data.get("confidence") or {}, rules))
+    except (ValidationError, TypeError, AttributeError):
+        return None
+    return head
 
 
 def iter_results(out: Path) -> Iterator[tuple[Path, DocumentResult | None]]:

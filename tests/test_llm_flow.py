@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from conftest import SEEDS, run_cli
 from extractors.standard_model import section_of
@@ -65,3 +66,24 @@ def test_llm_mode_without_a_model_is_a_usage_error(tmp_path, monkeypatch, capsys
     (tmp_path / "a.txt").write_text("x")
     code, _ = run_cli(["extract", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"), "--llm", "verify"])
     assert code == 2 and "no LLM configured" in capsys.readouterr().err
+
+
+def test_adding_an_endpoint_redoes_only_documents_with_something_to_ask(tmp_path):
+    from flows import extract
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(SEEDS / "000_0fd88f05dde60c98.txt", inputs)
+    unlabelled_requests_table(inputs)
+    out = tmp_path / "out"
+    out.mkdir()
+    names = {p: p.name + ".json" for p in sorted(inputs.iterdir())}
+    todo, _ = extract.plan(names, out, force=False)
+    for job in todo:
+        extract.extract_one(job, out)  # a run without an LLM
+    assert extract.plan(names, out, force=False)[0] == []
+    todo, done = extract.plan(names, out, force=False, mode="fallback", reader="test-model|tools|v1")
+    assert [Path(j.path).name for j in todo] == ["unlabelled.txt"]
+    assert len(done) == 1
+    todo, _ = extract.plan(names, out, force=False, mode="verify", reader="test-model|tools|v1")
+    assert len(todo) == 2  # verify reads every table again

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..document import Block, Table
@@ -43,8 +43,9 @@ class SectionAsk:
         return hashlib.sha256(self.content.encode("utf-8")).hexdigest()
 
 
-def unsettled_sections(readings: dict[str, Reading], rules: list[RuleResult]) -> set[str]:
-    doubtful = {k for k, r in readings.items() if r.confidence < TRUSTED}
+def unsettled_sections(confidence: Mapping[str, float], rules: Iterable[RuleResult]) -> set[str]:
+    """`confidence` by key (of readings, or of a result already written)."""
+    doubtful = {k for k, c in confidence.items() if c < TRUSTED}
     for rule in rules:
         if rule.status == "fail" and rule.blame == "extraction":
             doubtful.update(rule.fields)
@@ -55,7 +56,8 @@ def plan_asks(mode: Mode, template: str, sections: list[Section], tables: dict[s
               readings: dict[str, Reading], rules: list[RuleResult]) -> list[SectionAsk]:
     if mode == "off":
         return []
-    wanted = set(ASKED_SECTIONS) if mode == "verify" else unsettled_sections(readings, rules)
+    wanted = set(ASKED_SECTIONS) if mode == "verify" else unsettled_sections(
+        {k: r.confidence for k, r in readings.items()}, rules)
     asks = []
     for name in ASKED_SECTIONS:
         if name in wanted:
