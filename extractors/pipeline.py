@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import NotAReport, ReadError
 from .llm.asks import SectionAsk, plan_asks
-from .llm.merge import confirm_by_rules, merge_answer
+from .llm.merge import confirm_by_rules, merge_answer, note_unanswered
 from .llm.settings import Mode
 from .readers import check_size, read
 from .result import DocumentResult, LlmAnswer, LlmRecord, ProseFigure, Reading, RuleResult
@@ -80,6 +80,9 @@ def finish(draft: Draft, answers: list[LlmAnswer] = (), reader: str | None = Non
     answered = [(ask, a.values) for ask, a in zip(draft.asks, answers) if a.values is not None]
     for ask, values in answered:
         merge_answer(readings, ask, values)
+    for ask, answer in zip(draft.asks, answers):
+        if answer.values is None:  # the reviewer should know the LLM did not settle it either
+            note_unanswered(readings, ask, answer)
     if answered:
         rules = check_rules(readings, result.template, draft.prose)
         confirm_by_rules(readings, rules, answered)

@@ -146,6 +146,7 @@ def test_a_failing_endpoint_leaves_the_fields_flagged(tmp_path, failure):
     assert answer.status == "error" and answer.error and answer.requests >= 1
     assert result.fields == alone.fields and flagged(result) == flagged(alone)
     assert result.llm.unanswered
+    assert "the LLM was asked and failed" in next(i.reason for i in result.review if i.field == "requests.new.natural")
 
 
 def test_planted_instruction_zeros_change_nothing_unflagged(tmp_path):

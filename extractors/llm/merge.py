@@ -15,7 +15,7 @@ reading; where it disagrees it sends the field to review.
 
 from __future__ import annotations
 
-from ..result import FieldProvenance, Reading, RuleResult, Value
+from ..result import FieldProvenance, LlmAnswer, Reading, RuleResult, Value
 from ..rules import TRUSTED
 from .asks import SectionAsk
 from .grounding import figures_used, grounded, ignores_section
@@ -49,6 +49,17 @@ def merge_answer(readings: dict[str, Reading], ask: SectionAsk, values: dict[str
         before = "not read" if reading.value is None else f"the table read {reading.value!r}"
         readings[key] = Reading(key=key, value=value, confidence=LLM_ALONE, prov=FieldProvenance(
             method="llm", raw=str(value), note=f"read by the LLM from {ask.section}; {before}"))
+
+
+_UNANSWERED = {"error": "the LLM was asked and failed", "budget": "the LLM token budget was spent",
+               "not_configured": "no LLM configured to ask"}
+
+
+def note_unanswered(readings: dict[str, Reading], ask: SectionAsk, answer: LlmAnswer) -> None:
+    for key in ask.keys:
+        reading = readings.get(key)
+        if reading is not None and reading.confidence < TRUSTED:
+            reading.prov.note = _join(reading.prov.note, _UNANSWERED[answer.status])
 
 
 def confirm_by_rules(readings: dict[str, Reading], rules: list[RuleResult],
