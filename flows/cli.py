@@ -4,6 +4,7 @@
                     [--task-runner process|thread|module:Class] [--ocr-engine rapidocr|paddleocr|off]
                     [--llm off|fallback|verify]
     nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
+    nianbao harvest MANIFEST --raw DIR [--allow-host HOST[:PORT]]... [--refresh] [--threads N]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
 1 when the run itself failed or some documents could not be processed; 2 on usage errors;
@@ -213,6 +214,28 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_harvest(args: argparse.Namespace) -> int:
+    parser = args.parser
+    if not Path(args.manifest).is_file():
+        parser.error(f"{args.manifest}: no such file")
+    from .harvest_flow import ManifestError, read_manifest
+
+    try:
+        read_manifest(Path(args.manifest))  # a bad manifest is a usage error, before Prefect starts
+    except ManifestError as err:
+        parser.error(str(err))
+    prepare_prefect_env(Path(args.raw) / ".prefect")
+    from .harvest_flow import run_harvest
+
+    summary = run_harvest(args.manifest, args.raw, allow_hosts=args.allow_host, refresh=args.refresh,
+                          threads=args.threads, timeout=args.timeout)
+    crawls = ", ".join(f"{k} {v}" for k, v in sorted(summary["crawls"].items()))
+    print(f"rows: {summary['rows']} ({crawls}); requests: {summary['requests']}; "
+          f"reports found: {summary['reports_found']}, in the store: {summary['reports_in_store']}")
+    print(f"raw store: {args.raw} (manifest.csv lists every fetch)")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -250,6 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", help="also write the full report to this file")
     ev.add_argument("--verbose", action="store_true", help="list the wrong fields of each document")
     ev.set_defaults(run=_cmd_eval, parser=ev)
+    har = sub.add_parser("harvest", help="download the reports a manifest (CSV: agency, year, url) leads to")
+    har.add_argument("manifest", help="CSV with columns agency, year, url: a report file, a report page, "
+                     "or a portal's listing of reports")
+    har.add_argument("--raw", required=True, help="the raw store folder (reruns fetch only what is missing)")
+    har.add_argument("--allow-host", action="append", default=[], metavar="HOST[:PORT]",
+                     help="a private or loopback host that may be fetched (refused by default)")
+    har.add_argument("--refresh", action="store_true",
+                     help="revisit rows crawled before; files fetched before are revalidated "
+                     "(conditional requests), changed ones fetched again")
+    har.add_argument("--threads", type=_positive, default=8, help="rows crawled at once (default 8)")
+    har.add_argument("--timeout", type=float, default=30.0,
+                     help="seconds to wait for a portal to connect or send (default 30)")
+    har.set_defaults(run=_cmd_harvest, parser=har)
     return parser
 
 

@@ -1,0 +1,96 @@
+"""`nianbao harvest` as a Prefect flow: the manifest's rows in batches, on threads (the work
+waits on portals, not on the CPU), each row crawled to its report files in the raw store.
+
+Per-host politeness is kept by the one Fetcher all threads share; a killed harvest loses
+only what was in flight (objects are renamed into place before their rows are committed).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from .harvest.crawl import Crawl, Crawler, Row
+from .harvest.fetch import Fetcher, FetchSettings
+from .harvest.guard import HostPolicy
+from .harvest.raw_store import RawStore
+
+MAX_BATCH = 25
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used: missing columns, a bad year, not UTF-8."""
+
+
+def read_manifest(path: Path) -> list[Row]:
+    """CSV with a header naming `agency`, `year`, `url` (other columns are ignored)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"agency", "year", "url"} - {c.strip().lower() for c in reader.fieldnames or []}
+            if missing:
+                raise ManifestError(f"{path}: no column {', '.join(sorted(missing))} "
+                                    "(the header must name agency, year, url)")
+            rows = []
+            for number, raw in enumerate(reader, start=2):
+                row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+                if not row["url"]:
+                    continue
+                year = row["year"]
+                if year and not re.fullmatch(r"(19|20)\d\d", year):
+                    raise ManifestError(f"{path}, line {number}: year {year!r} is not a year")
+                rows.append(Row(row["agency"], int(year) if year else None, row["url"]))
+    except UnicodeDecodeError as err:
+        raise ManifestError(f"{path}: not UTF-8 ({err})") from err
+    return list(dict.fromkeys(rows))  # a row listed twice is crawled once
+
+
+@task(name="harvest-batch", cache_policy=NO_CACHE, persist_result=False)
+def harvest_batch(rows: list[Row], crawler: Crawler) -> list[Crawl]:
+    return [crawler.harvest(row) for row in rows]
+
+
+@flow(name="nianbao-harvest")
+def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
+                 refresh: bool = False, threads: int = 8, timeout: float = 30.0) -> dict:
+    """Crawl every row of `manifest` into the raw store `raw`; returns the harvest summary."""
+    logger = get_run_logger()
+    rows = read_manifest(Path(manifest))
+    store = RawStore(Path(raw))
+    settings = FetchSettings(timeout=timeout,
+                             policy=HostPolicy(frozenset(h.lower() for h in allow_hosts or ())))
+    fetcher = Fetcher(settings, store.workdir)
+    crawler = Crawler(fetcher, store, refresh)
+    size = max(1, min(MAX_BATCH, math.ceil(len(rows) / (2 * threads))))
+    try:
+        futures = [harvest_batch.submit(rows[i:i + size], crawler) for i in range(0, len(rows), size)]
+        crawls = [c for f in futures for c in f.result()]
+    finally:
+        fetcher.close()
+        store.write_csv()
+        reports = store.reports()
+        store.close()
+    status = Counter(c.status for c in crawls)
+    for crawl in crawls:
+        if crawl.status in ("failed", "partial"):
+            logger.warning("%s: %s (%s)", crawl.source, crawl.status, crawl.note)
+    return {"rows": len(rows), "crawls": dict(status), "requests": sum(c.fetched for c in crawls),
+            "reports_found": sum(c.reports for c in crawls), "reports_in_store": len(reports),
+            "crawl_details": [asdict(c) for c in crawls]}
+
+
+def run_harvest(manifest: str, raw: str, *, allow_hosts: list[str] | None = None,
+                refresh: bool = False, threads: int = 8, timeout: float = 30.0) -> dict:
+    from .extract import shared_api
+
+    with shared_api():
+        return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
+            manifest, raw, allow_hosts=allow_hosts, refresh=refresh, threads=threads, timeout=timeout)
