@@ -254,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--workers", type=_positive, help="parallel workers (default: the CPUs available)")
     ext.add_argument("--force", action="store_true", help="redo documents already extracted")
     ext.add_argument("--batch-size", type=_positive, help="documents per task (default: automatic, ≤ 50)")
-    ext.add_argument("--task-runner", help="process (default), thread, or module:Class of a Prefect "
-                     "task runner such as prefect_dask:DaskTaskRunner; env NIANBAO_TASK_RUNNER")
+    ext.add_argument("--task-runner", help="process (default), thread, dask (a local Dask cluster of "
+                     "--workers processes), dask://HOST:PORT (a running Dask scheduler), or module:Class "
+                     "of another Prefect task runner; env NIANBAO_TASK_RUNNER")
     ext.add_argument("--ocr-engine", choices=("rapidocr", "paddleocr", "off"),
                      help="OCR for scans and pictures: rapidocr (default, models in its wheel), "
                      "paddleocr (local models in NIANBAO_PADDLEOCR_MODELS), or off")

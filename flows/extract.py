@@ -384,16 +384,25 @@ def _summary(paths, out: Path, names, todo, skipped, stats, unreadable, unproces
 # -- running it -------------------------------------------------------------------------
 
 def make_task_runner(spec: str | None, workers: int) -> TaskRunner:
-    """`process` (the default), `thread`, or `module:Class` for any other Prefect task
-    runner, e.g. `prefect_dask:DaskTaskRunner` (constructed with no arguments)."""
+    """`process` (the default), `thread`, `dask` (a local Dask cluster of `workers`
+    processes), `dask://HOST:PORT` (a running Dask scheduler, e.g. `dask scheduler` with
+    `dask worker` on other machines), or `module:Class` for any other Prefect task runner
+    (constructed with no arguments)."""
     spec = spec or os.environ.get(TASK_RUNNER_ENV) or "process"
     if spec == "process":
         return ProcessPoolTaskRunner(max_workers=workers, initializer=_worker_init)
     if spec == "thread":
         return ThreadPoolTaskRunner(max_workers=workers)
+    if spec == "dask" or spec.startswith("dask://"):
+        from prefect_dask import DaskTaskRunner  # the `dask` extra
+
+        if spec == "dask":
+            return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "processes": True,
+                                                  "threads_per_worker": 1})
+        return DaskTaskRunner(address="tcp://" + spec.removeprefix("dask://"))
     module, sep, name = spec.partition(":")
     if not sep:
-        raise ValueError(f"task runner {spec!r}: use process, thread or module:Class")
+        raise ValueError(f"task runner {spec!r}: use process, thread, dask, dask://HOST:PORT or module:Class")
     return getattr(importlib.import_module(module), name)()
 
 

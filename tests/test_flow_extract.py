@@ -286,11 +286,12 @@ def test_task_runner_from_option_or_env(monkeypatch):
     assert isinstance(extract.make_task_runner(None, 2), ProcessPoolTaskRunner)
     monkeypatch.setenv(extract.TASK_RUNNER_ENV, "thread")
     assert isinstance(extract.make_task_runner(None, 2), ThreadPoolTaskRunner)
-    # any importable runner, as prefect_dask:DaskTaskRunner would be
+    # any importable runner
     runner = extract.make_task_runner("prefect.task_runners:ThreadPoolTaskRunner", 2)
     assert isinstance(runner, ThreadPoolTaskRunner)
+    assert extract.make_task_runner("dask://10.0.0.5:8786", 2).address == "tcp://10.0.0.5:8786"
     with pytest.raises(ValueError):
-        extract.make_task_runner("dask", 2)
+        extract.make_task_runner("slurm", 2)
 
 
 def test_second_run_on_the_same_output_folder_is_refused_while_the_first_runs(tmp_path, capsys):
