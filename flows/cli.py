@@ -5,6 +5,7 @@
                     [--llm off|fallback|verify]
     nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
     nianbao harvest MANIFEST --raw DIR [--allow-host HOST[:PORT]]... [--refresh] [--threads N]
+    nianbao run MANIFEST --out DIR [--raw DIR] [--db URL] [harvest and extract options]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
 1 when the run itself failed or some documents could not be processed; 2 on usage errors;
@@ -19,6 +20,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import outputs
@@ -111,6 +114,17 @@ def _exit_on_signal(signum, _frame) -> None:
         os._exit(128 + signum)
 
 
+@contextmanager
+def _stoppable() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end the run at once (`_exit_on_signal`) while this is open."""
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _choose_ocr(name: str, parser: argparse.ArgumentParser) -> None:
     """Through the environment, which the worker processes inherit. An engine that cannot
     start is a usage error now, not one error record per scanned document later."""
@@ -169,9 +183,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     bar, update = _progress_bar() if show else (None, None)
-    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with outputs.exclusive(out):
+        with _stoppable(), outputs.exclusive(out):
             if bar:
                 bar.start()
             summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
@@ -180,8 +193,6 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         print(f"nianbao: {err}", file=sys.stderr)
         return 2
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if bar:
             bar.stop()
     print("\n".join(_closing_lines(summary, time.perf_counter() - started)))
@@ -215,24 +226,69 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_harvest(args: argparse.Namespace) -> int:
-    parser = args.parser
-    if not Path(args.manifest).is_file():
-        parser.error(f"{args.manifest}: no such file")
-    from .harvest_flow import ManifestError, read_manifest
-
-    try:
-        read_manifest(Path(args.manifest))  # a bad manifest is a usage error, before Prefect starts
-    except ManifestError as err:
-        parser.error(str(err))
+    _check_manifest(args)
     prepare_prefect_env(Path(args.raw) / ".prefect")
     from .harvest_flow import run_harvest
 
-    summary = run_harvest(args.manifest, args.raw, allow_hosts=args.allow_host, refresh=args.refresh,
-                          threads=args.threads, timeout=args.timeout)
+    summary = run_harvest(args.manifest, args.raw, **_harvest_settings(args))
     crawls = ", ".join(f"{k} {v}" for k, v in sorted(summary["crawls"].items()))
     print(f"rows: {summary['rows']} ({crawls}); requests: {summary['requests']}; "
           f"reports found: {summary['reports_found']}, in the store: {summary['reports_in_store']}")
     print(f"raw store: {args.raw} (manifest.csv lists every fetch)")
+    return 0
+
+
+def _harvest_settings(args: argparse.Namespace) -> dict:
+    return {"allow_hosts": args.allow_host, "refresh": args.refresh, "threads": args.threads,
+            "timeout": args.timeout, "per_host": args.per_host, "per_host_rpm": args.per_host_rpm}
+
+
+def _check_manifest(args: argparse.Namespace) -> None:
+    """A missing or bad manifest is a usage error, before Prefect starts."""
+    if not Path(args.manifest).is_file():
+        args.parser.error(f"{args.manifest}: no such file")
+    from .harvest_flow import ManifestError, read_manifest
+
+    try:
+        read_manifest(Path(args.manifest))
+    except ManifestError as err:
+        args.parser.error(str(err))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    parser = args.parser
+    _check_manifest(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: exists and is not a folder")
+    llm_mode = _choose_llm(args.llm, parser)
+    if args.ocr_engine:
+        _choose_ocr(args.ocr_engine, parser)
+    from .store import database_url
+
+    db_url = database_url(args.db, out)
+    if not db_url.startswith(("sqlite", "postgresql")):
+        parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
+    out.mkdir(parents=True, exist_ok=True)
+    prepare_prefect_env(out / ".prefect")
+    from .extract import default_workers, shared_api
+    from .run_flow import run_flow
+
+    try:
+        with _stoppable(), outputs.exclusive(out), shared_api():
+            summary = run_flow(args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
+                               workers=args.workers or default_workers(), task_runner=args.task_runner,
+                               llm_mode=llm_mode, force=args.force)
+    except outputs.OutputBusy as err:
+        print(f"nianbao: {err}", file=sys.stderr)
+        return 2
+    harvest, stored = summary["harvest"], summary["store"]
+    docs = (summary["extract"] or {}).get("documents", {})
+    print(f"harvest: {harvest['rows']} rows, {harvest['requests']} requests, {harvest['reports_in_store']} reports "
+          f"in the raw store")
+    print(f"extract: {docs.get('extracted', 0)} extracted, {docs.get('skipped', 0)} already done")
+    print(f"database: {summary['database']} — {stored['saved']} reports saved, {stored['unchanged']} unchanged")
+    print(f"exports: {out / 'export'}; time {summary['seconds']:.1f} s")
     return 0
 
 
@@ -251,19 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     ext = sub.add_parser("extract", help="extract documents into per-document JSON and CSVs")
     ext.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively)")
     ext.add_argument("--out", required=True, help="output folder")
-    ext.add_argument("--workers", type=_positive, help="parallel workers (default: the CPUs available)")
-    ext.add_argument("--force", action="store_true", help="redo documents already extracted")
     ext.add_argument("--batch-size", type=_positive, help="documents per task (default: automatic, ≤ 50)")
-    ext.add_argument("--task-runner", help="process (default), thread, dask (a local Dask cluster of "
-                     "--workers processes), dask://HOST:PORT (a running Dask scheduler), or module:Class "
-                     "of another Prefect task runner; env NIANBAO_TASK_RUNNER")
-    ext.add_argument("--ocr-engine", choices=("rapidocr", "paddleocr", "off"),
-                     help="OCR for scans and pictures: rapidocr (default, models in its wheel), "
-                     "paddleocr (local models in NIANBAO_PADDLEOCR_MODELS), or off")
-    ext.add_argument("--llm", choices=("off", "fallback", "verify"),
-                     help="ask an LLM about sections the tables could not settle (fallback, the "
-                     "default when NIANBAO_LLM_MODEL is set) or read every table a second time "
-                     "(verify); off by default without a model")
+    _extract_options(ext)
     ext.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: when stderr is a terminal)")
     ext.set_defaults(run=_cmd_extract, parser=ext)
@@ -274,20 +319,52 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", help="also write the full report to this file")
     ev.add_argument("--verbose", action="store_true", help="list the wrong fields of each document")
     ev.set_defaults(run=_cmd_eval, parser=ev)
+
     har = sub.add_parser("harvest", help="download the reports a manifest (CSV: agency, year, url) leads to")
     har.add_argument("manifest", help="CSV with columns agency, year, url: a report file, a report page, "
                      "or a portal's listing of reports")
     har.add_argument("--raw", required=True, help="the raw store folder (reruns fetch only what is missing)")
-    har.add_argument("--allow-host", action="append", default=[], metavar="HOST[:PORT]",
-                     help="a private or loopback host that may be fetched (refused by default)")
-    har.add_argument("--refresh", action="store_true",
-                     help="revisit rows crawled before; files fetched before are revalidated "
-                     "(conditional requests), changed ones fetched again")
-    har.add_argument("--threads", type=_positive, default=8, help="rows crawled at once (default 8)")
-    har.add_argument("--timeout", type=float, default=30.0,
-                     help="seconds to wait for a portal to connect or send (default 30)")
+    _harvest_options(har)
     har.set_defaults(run=_cmd_harvest, parser=har)
+
+    run = sub.add_parser("run", help="harvest a manifest, extract, check and store in a database, export")
+    run.add_argument("manifest", help="CSV with columns agency, year, url (as for harvest)")
+    run.add_argument("--out", required=True, help="output folder: raw/, documents/, the SQLite database, export/")
+    run.add_argument("--raw", help="the raw store (default: OUT/raw)")
+    run.add_argument("--db", help="a postgresql:// URL (default: OUT/nianbao.sqlite)")
+    _harvest_options(run)
+    _extract_options(run)
+    run.set_defaults(run=_cmd_run, parser=run)
     return parser
+
+
+def _harvest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-host", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a private or loopback host that may be fetched (refused by default)")
+    p.add_argument("--refresh", action="store_true",
+                   help="revisit rows crawled before; files fetched before are revalidated "
+                   "(conditional requests), changed ones fetched again")
+    p.add_argument("--threads", type=_positive, default=8, help="rows crawled at once (default 8)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to wait for a portal to connect or send (default 30)")
+    p.add_argument("--per-host", type=_positive, default=2, help="requests in flight to one host (default 2)")
+    p.add_argument("--per-host-rpm", type=_positive, default=120,
+                   help="requests a minute to one host (default 120)")
+
+
+def _extract_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive, help="parallel workers (default: the CPUs available)")
+    p.add_argument("--force", action="store_true", help="redo documents already extracted")
+    p.add_argument("--task-runner", help="process (default), thread, dask (a local Dask cluster of "
+                   "--workers processes), dask://HOST:PORT (a running Dask scheduler), or module:Class "
+                   "of another Prefect task runner; env NIANBAO_TASK_RUNNER")
+    p.add_argument("--ocr-engine", choices=("rapidocr", "paddleocr", "off"),
+                   help="OCR for scans and pictures: rapidocr (default, models in its wheel), "
+                   "paddleocr (local models in NIANBAO_PADDLEOCR_MODELS), or off")
+    p.add_argument("--llm", choices=("off", "fallback", "verify"),
+                   help="ask an LLM about sections the tables could not settle (fallback, the "
+                   "default when NIANBAO_LLM_MODEL is set) or read every table a second time "
+                   "(verify); off by default without a model")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,12 +60,13 @@ def harvest_batch(rows: list[Row], crawler: Crawler) -> list[Crawl]:
 
 @flow(name="nianbao-harvest")
 def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
-                 refresh: bool = False, threads: int = 8, timeout: float = 30.0) -> dict:
+                 refresh: bool = False, threads: int = 8, timeout: float = 30.0,
+                 per_host: int = 2, per_host_rpm: int = 120) -> dict:
     """Crawl every row of `manifest` into the raw store `raw`; returns the harvest summary."""
     logger = get_run_logger()
     rows = read_manifest(Path(manifest))
     store = RawStore(Path(raw))
-    settings = FetchSettings(timeout=timeout,
+    settings = FetchSettings(timeout=timeout, per_host=per_host, per_host_rpm=per_host_rpm,
                              policy=HostPolicy(frozenset(h.lower() for h in allow_hosts or ())))
     fetcher = Fetcher(settings, store.workdir)
     crawler = Crawler(fetcher, store, refresh)
@@ -87,10 +88,11 @@ def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
             "crawl_details": [asdict(c) for c in crawls]}
 
 
-def run_harvest(manifest: str, raw: str, *, allow_hosts: list[str] | None = None,
-                refresh: bool = False, threads: int = 8, timeout: float = 30.0) -> dict:
+def run_harvest(manifest: str, raw: str, *, threads: int = 8, **settings) -> dict:
+    """The flow with its thread pool, and Prefect's temporary server if none is configured.
+    `settings`: the other keyword arguments of harvest_flow."""
     from .extract import shared_api
 
     with shared_api():
         return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
-            manifest, raw, allow_hosts=allow_hosts, refresh=refresh, threads=threads, timeout=timeout)
+            manifest, raw, threads=threads, **settings)

@@ -3,11 +3,13 @@ scripted (status, headers, body, delay), every request is recorded."""
 
 from __future__ import annotations
 
+import csv
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -84,3 +86,12 @@ class Portal:
 
     def hits(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path)
+
+
+def write_manifest(path: Path, rows) -> Path:
+    """A harvest manifest: (agency, year, url) rows under their header."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["agency", "year", "url"])
+        writer.writerows(rows)
+    return path

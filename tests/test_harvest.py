@@ -4,7 +4,6 @@ Content-Length, and a link to a loopback address that is not allowed."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sqlite3
@@ -15,7 +14,7 @@ import pytest
 
 from conftest import run_cli
 from extractors.synth import generate
-from portal_server import Portal, Route
+from portal_server import Portal, Route, write_manifest
 
 PDF = generate(11, "2019", "pdf")
 DOCX = generate(12, "2021", "docx")
@@ -82,11 +81,7 @@ def _manifest(path: Path, portal: Portal) -> Path:
             ("丙局", 2020, portal.url("/huge.pdf")),
             ("丁局", 2020, portal.url("/to-other")),
             ("丁局", 2020, portal.url("/links-other.html"))]
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["agency", "year", "url"])
-        writer.writerows(rows)
-    return path
+    return write_manifest(path, rows)
 
 
 def _fetches(raw: Path) -> list[dict]:

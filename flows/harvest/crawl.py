@@ -17,7 +17,7 @@ from extractors.pipeline import sha256_of
 from .archives import members
 from .fetch import Fetcher
 from .links import REPORT_SUFFIXES, parse_page
-from .raw_store import REPORT_FORMATS, RawStore
+from .raw_store import MEMBER_FORMATS, REPORT_FORMATS, RawStore
 
 MAX_DEPTH = 2  # listing → report page → attachment
 MAX_PAGES = 30  # pages of one crawl: listings with their 下一页, report pages
@@ -141,7 +141,7 @@ class Crawler:
                 continue
             digest = sha256_of(member.path)
             path, fmt = self.store.keep(member.path, digest, member.name)
-            report = fmt in REPORT_FORMATS
+            report = fmt in MEMBER_FORMATS
             self.store.record(**base, status="ok", sha256=digest, size=member.size, format=fmt,
                               role="report" if report else "file")
             found += report

@@ -35,9 +35,10 @@ CREATE INDEX IF NOT EXISTS fetches_sha ON fetches (sha256);
 CREATE TABLE IF NOT EXISTS crawls (
     source TEXT PRIMARY KEY, agency TEXT, year TEXT, finished_at TEXT, status TEXT, reports INTEGER, note TEXT);
 """
-# Formats taken for reports; everything else fetched (pages, archives, a readme.txt in a
-# ZIP) is a way to them or beside them.
-REPORT_FORMATS = frozenset({"pdf", "doc", "docx", "wps", "rtf", "odt", "html", "image"})
+# Formats taken for reports; everything else fetched (pages, archives) is a way to them.
+REPORT_FORMATS = frozenset({"pdf", "doc", "docx", "wps", "rtf", "odt", "html", "image", "txt"})
+# In a ZIP beside a report, a text file is its readme (说明.txt), not a report.
+MEMBER_FORMATS = REPORT_FORMATS - {"txt"}
 
 
 def now() -> str:

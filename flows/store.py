@@ -1,0 +1,276 @@
+"""The results database: every report's record, fields, rule results and review items, and
+the runs that wrote them. A SQLite file by default (OUT/nianbao.sqlite), PostgreSQL by URL;
+SQLAlchemy Core, so one set of statements serves both.
+
+A report is saved in one transaction, so a process killed at any moment leaves each report
+either wholly saved or as it was before. Several processes may write to one SQLite file:
+WAL lets readers go on beside the writer, and writers wait their turn (busy timeout); each
+transaction holds one report, so the wait is short.
+
+The schema, for plain SQL (JSON is stored as text):
+
+    runs          id, started_at, finished_at, info (JSON: command, manifest...), summary (JSON)
+    reports       id, sha256 (unique: the file's content is its identity), document, agency,
+                  year, url, final_url, raw_path, format, status (ok, not_a_report, error),
+                  error_code, error, template, extractor_version, run_id → runs (the run
+                  that saved it last), extracted_at, llm_requests, llm_tokens,
+                  llm (JSON: the LLM record without the answers' values, which are in fields),
+                  unsettled (JSON: the sections an LLM would be asked about), result_sha256
+                  (hash of the per-document JSON it was saved from)
+    fields        report_id → reports, key, value_num (numbers), value_text (text and meta
+                  strings), confidence, flagged (the field is in the review queue), method,
+                  page, table_id, row, col; primary key (report_id, key)
+    rule_results  report_id → reports, rule, scope, status, blame, fields (JSON list), detail
+    review_items  report_id → reports, field, reason
+
+Child rows go with their report (ON DELETE CASCADE). For example, one figure across reports:
+
+    SELECT r.agency, r.year, f.value_num, f.flagged FROM fields f
+    JOIN reports r ON r.id = f.report_id WHERE f.key = 'requests.new.total';
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, ForeignKey, Index, Integer,
+                        MetaData, PrimaryKeyConstraint, Table, Text, create_engine, event,
+                        select, text, update)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from extractors.llm.asks import unsettled_sections
+from extractors.result import DocumentResult
+
+SQLITE_NAME = "nianbao.sqlite"
+BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another process's transaction
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("info", Text),
+    Column("summary", Text),
+)
+
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", Text, nullable=False, unique=True),
+    Column("document", Text, nullable=False),
+    Column("agency", Text),
+    Column("year", Integer),
+    Column("url", Text),
+    Column("final_url", Text),
+    Column("raw_path", Text),
+    Column("format", Text),
+    Column("status", Text, nullable=False),
+    Column("error_code", Text),
+    Column("error", Text),
+    Column("template", Text),
+    Column("extractor_version", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Column("extracted_at", DateTime(timezone=True), nullable=False),
+    Column("llm_requests", Integer, nullable=False),
+    Column("llm_tokens", Integer, nullable=False),
+    Column("llm", Text),
+    Column("unsettled", Text, nullable=False),
+    Column("result_sha256", Text),  # hash of the per-document JSON saved: a rerun saves only changes
+)
+
+
+def _report_id() -> Column:
+    return Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False)
+
+
+fields = Table(
+    "fields", metadata,
+    _report_id(),
+    Column("key", Text, nullable=False),
+    Column("value_num", Float),
+    Column("value_text", Text),
+    Column("confidence", Float),
+    Column("flagged", Boolean, nullable=False),
+    Column("method", Text),
+    Column("page", Integer),
+    Column("table_id", Text),
+    Column("row", Integer),
+    Column("col", Integer),
+    PrimaryKeyConstraint("report_id", "key"),  # serves lookups by report too
+    Index("fields_key", "key"),
+)
+
+rule_results = Table(
+    "rule_results", metadata,
+    _report_id(),
+    Column("rule", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("blame", Text),
+    Column("fields", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("rule_results_report", "report_id"),
+)
+
+review_items = Table(
+    "review_items", metadata,
+    _report_id(),
+    Column("field", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("review_items_report", "report_id"),
+)
+
+_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can upsert
+
+
+def database_url(db: str | None, out: Path) -> str:
+    """`--db` as a SQLAlchemy URL: none means a SQLite file in the output folder, and a plain
+    PostgreSQL URL gets the psycopg (3) driver."""
+    if db is None:
+        return f"sqlite:///{out}/{SQLITE_NAME}"
+    for scheme in ("postgresql://", "postgres://"):
+        if db.startswith(scheme):
+            return "postgresql+psycopg://" + db[len(scheme):]
+    return db
+
+
+def connect(url: str) -> Engine:
+    """An engine on the database, its tables created if missing. One per process: workers
+    call this themselves rather than inherit an engine across a fork."""
+    engine = create_engine(url)
+    if engine.dialect.name not in _INSERT:
+        raise ValueError(f"{engine.dialect.name}: results are stored in SQLite or PostgreSQL")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    with _writing(engine) as conn:
+        if engine.dialect.name == "postgresql":  # processes starting together create once
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+        metadata.create_all(conn)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    # WAL with NORMAL: a commit survives a killed process; only a power cut may lose the last
+    # few, never half of one (a rerun redoes them). FULL would fsync every report.
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator:
+    """A write transaction. SQLite's is taken IMMEDIATE: one that read first and then tried
+    to write after another process had written would fail at once instead of waiting."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def start_run(engine: Engine, info: dict) -> int:
+    with _writing(engine) as conn:
+        return conn.execute(runs.insert().values(started_at=_now(), info=_json(info))
+                            .returning(runs.c.id)).scalar_one()
+
+
+def finish_run(engine: Engine, run_id: int, summary: dict) -> None:
+    with _writing(engine) as conn:
+        conn.execute(update(runs).where(runs.c.id == run_id)
+                     .values(finished_at=_now(), summary=_json(summary)))
+
+
+def save_result(engine: Engine, result: DocumentResult, source: dict, run_id: int) -> None:
+    """Save one report in place of any earlier version of it (same sha256), in one
+    transaction. `source` may say where it came from: agency, year, url, final_url,
+    raw_path, result_sha256; agency and year default to what the report itself says."""
+    row = _report_row(result, source, run_id)
+    with _writing(engine) as conn:
+        insert = _INSERT[engine.dialect.name](reports).values(row)
+        report_id = conn.execute(
+            insert.on_conflict_do_update(index_elements=[reports.c.sha256],
+                                         set_={k: insert.excluded[k] for k in row})
+            .returning(reports.c.id)).scalar_one()
+        for child, rows in ((fields, _field_rows), (rule_results, _rule_rows),
+                            (review_items, _review_rows)):
+            conn.execute(child.delete().where(child.c.report_id == report_id))
+            if built := rows(report_id, result):
+                conn.execute(child.insert(), built)
+
+
+def _report_row(result: DocumentResult, source: dict, run_id: int) -> dict:
+    llm = result.llm
+    year = source.get("year") or result.fields.get("meta.year")
+    return {
+        "sha256": result.sha256, "document": result.document,
+        "agency": source.get("agency") or result.fields.get("meta.agency"),
+        "year": int(year) if year else None,
+        **{k: source.get(k) for k in ("url", "final_url", "raw_path", "result_sha256")},
+        "format": result.format, "status": result.status, "error_code": result.error_code,
+        "error": result.error, "template": result.template,
+        "extractor_version": result.extractor_version, "run_id": run_id, "extracted_at": _now(),
+        "llm_requests": llm.requests if llm else 0,
+        "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0,
+        "llm": _json(llm.model_dump(mode="json", exclude={"answers": {"__all__": {"values"}}}))
+        if llm else None,
+        "unsettled": _json(sorted(unsettled_sections(result.confidence, result.rules))),
+    }
+
+
+_PROVENANCE = {"method": "method", "page": "page", "table_id": "table", "row": "row", "col": "col"}
+
+
+def _field_rows(report_id: int, result: DocumentResult) -> list[dict]:
+    flagged = {item.field for item in result.review}
+    rows = []
+    for key, value in result.fields.items():
+        prov = result.provenance.get(key)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        rows.append({
+            "report_id": report_id, "key": key,
+            "value_num": float(value) if number else None,
+            "value_text": value if isinstance(value, str) else None,
+            "confidence": result.confidence.get(key), "flagged": key in flagged,
+            **{column: getattr(prov, attr, None) for column, attr in _PROVENANCE.items()},
+        })
+    return rows
+
+
+def _rule_rows(report_id: int, result: DocumentResult) -> list[dict]:
+    return [{"report_id": report_id, "rule": r.rule, "scope": r.scope, "status": r.status,
+             "blame": r.blame, "fields": _json(r.fields), "detail": r.detail}
+            for r in result.rules]
+
+
+def _review_rows(report_id: int, result: DocumentResult) -> list[dict]:
+    return [{"report_id": report_id, "field": i.field, "reason": i.reason} for i in result.review]
+
+
+def saved_reports(engine: Engine) -> dict[str, dict]:
+    """sha256 → what a rerun needs to tell whether a report is done, in the shape of
+    flows.outputs.read_record_header: sha256, extractor_version, status, error_code, llm
+    (the record less its answers' values, or None) and unsettled; and result_sha256."""
+    cols = (reports.c.sha256, reports.c.extractor_version, reports.c.status,
+            reports.c.error_code, reports.c.llm, reports.c.unsettled, reports.c.result_sha256)
+    with engine.connect() as conn:
+        return {r.sha256: {"sha256": r.sha256, "extractor_version": r.extractor_version,
+                           "status": r.status, "error_code": r.error_code,
+                           "llm": json.loads(r.llm) if r.llm else None,
+                           "unsettled": json.loads(r.unsettled), "result_sha256": r.result_sha256}
+                for r in conn.execute(select(*cols))}
