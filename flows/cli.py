@@ -271,14 +271,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
     out.mkdir(parents=True, exist_ok=True)
     prepare_prefect_env(out / ".prefect")
-    from .extract import default_workers, shared_api
+    from .extract import default_workers, make_task_runner, shared_api
     from .run_flow import run_flow
 
+    workers = args.workers or default_workers()
+    try:
+        runner = make_task_runner(args.task_runner, workers)
+    except (ValueError, ImportError, AttributeError) as err:
+        parser.error(f"task runner: {err}")
     try:
         with _stoppable(), outputs.exclusive(out), shared_api():
-            summary = run_flow(args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
-                               workers=args.workers or default_workers(), task_runner=args.task_runner,
-                               llm_mode=llm_mode, force=args.force)
+            summary = run_flow.with_options(task_runner=runner)(
+                args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
+                workers=workers, llm_mode=llm_mode, force=args.force)
     except outputs.OutputBusy as err:
         print(f"nianbao: {err}", file=sys.stderr)
         return 2

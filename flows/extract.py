@@ -223,6 +223,19 @@ def extract_flow(paths: list[str], out: str, force: bool = False, batch_size: in
     """Extract every report under `paths` into `out`; returns the run summary. `workers` only
     sizes the batches (the task runner decides the parallelism). With `llm_mode` fallback or
     verify, the endpoint is the one the environment configures (extractors.llm.settings)."""
+    return extract_documents(paths, out, force, batch_size, workers, llm_mode)
+
+
+@task(name="start-worker", cache_policy=NO_CACHE, persist_result=False)
+def start_worker() -> None:
+    """Nothing: submitted early, it makes a process pool start its workers (a second or
+    more each: they are spawned and import everything) while the flow does other work."""
+
+
+def extract_documents(paths: list[str], out: str, force: bool = False, batch_size: int | None = None,
+                      workers: int | None = None, llm_mode: Mode = "off") -> dict:
+    """The extract flow's work, inside whatever flow calls it: its tasks run on that flow's
+    task runner (so `nianbao run` extracts on the workers it started during its harvest)."""
     logger = get_run_logger()
     started, clock = datetime.now(timezone.utc), time.perf_counter()
     out_dir = Path(out)

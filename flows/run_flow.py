@@ -30,7 +30,7 @@ from extractors.result import DocumentResult
 
 from . import export as exports
 from . import outputs, store
-from .extract import extract_flow, make_task_runner
+from .extract import extract_documents, start_worker
 from .harvest.raw_store import RawStore
 from .harvest_flow import harvest_flow
 
@@ -66,8 +66,8 @@ def store_results(db_url: str, documents: Path, reports: list[dict], names: dict
 def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = None,
              allow_hosts: list[str] | None = None, refresh: bool = False, threads: int = 8,
              timeout: float = 30.0, per_host: int = 2, per_host_rpm: int = 120,
-             workers: int = 2, task_runner: str | None = None,
-             llm_mode: Mode = "off", force: bool = False) -> dict:
+             workers: int = 2, llm_mode: Mode = "off", force: bool = False) -> dict:
+    """Its task runner (`with_options`) extracts; the harvest is a subflow on threads."""
     logger = get_run_logger()
     clock = time.perf_counter()
     out_dir = Path(out)
@@ -77,6 +77,7 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     engine = store.connect(db_url)
     run_id = store.start_run(engine, {"command": "run", "manifest": str(manifest), "raw": str(raw_dir)})
     phases: dict[str, float] = {}
+    warming = [start_worker.submit() for _ in range(workers)]  # the workers start during the harvest
 
     harvested = harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
         manifest, str(raw_dir), allow_hosts=allow_hosts, refresh=refresh, threads=threads, timeout=timeout,
@@ -87,8 +88,10 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     reports = with_store.reports()
     with_store.close()
     paths = [r["path"] for r in reports]
-    extracted = extract_flow.with_options(task_runner=make_task_runner(task_runner, workers))(
-        paths, str(documents), force=force, workers=workers, llm_mode=llm_mode) if paths else None
+    for future in warming:
+        future.wait()
+    extracted = extract_documents(paths, str(documents), force=force, workers=workers,
+                                  llm_mode=llm_mode) if paths else None
     phases["extract"] = time.perf_counter() - clock - sum(phases.values())
 
     names = {str(p): n for p, n in outputs.json_names(map(Path, paths)).items()}
