@@ -141,6 +141,17 @@ def _choose_ocr(name: str, parser: argparse.ArgumentParser) -> None:
         parser.error(f"--ocr-engine {name}: {err}")
 
 
+def _task_runner(args: argparse.Namespace):
+    """The workers and the Prefect task runner that extraction runs on (after Prefect's env is set)."""
+    from .extract import default_workers, make_task_runner
+
+    workers = args.workers or default_workers()
+    try:
+        return workers, make_task_runner(args.task_runner, workers)
+    except (ValueError, ImportError, AttributeError) as err:
+        args.parser.error(f"task runner: {err}")
+
+
 def _choose_llm(given: str | None, parser: argparse.ArgumentParser) -> str:
     """The LLM mode of the run: settings that cannot be used, or a mode asked for with no
     model configured, are usage errors now rather than an error per document later."""
@@ -173,13 +184,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         _choose_ocr(args.ocr_engine, parser)
     llm_mode = _choose_llm(args.llm, parser)
     prepare_prefect_env(out / ".prefect")
-    from .extract import default_workers, make_task_runner, run_extract  # imports Prefect
+    from .extract import run_extract  # imports Prefect
 
-    workers = args.workers or default_workers()
-    try:
-        runner = make_task_runner(args.task_runner, workers)
-    except (ValueError, ImportError, AttributeError) as err:
-        parser.error(f"task runner: {err}")
+    workers, runner = _task_runner(args)
     out.mkdir(parents=True, exist_ok=True)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     bar, update = _progress_bar() if show else (None, None)
@@ -271,14 +278,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
     out.mkdir(parents=True, exist_ok=True)
     prepare_prefect_env(out / ".prefect")
-    from .extract import default_workers, make_task_runner, shared_api
+    from .extract import shared_api
     from .run_flow import run_flow
 
-    workers = args.workers or default_workers()
-    try:
-        runner = make_task_runner(args.task_runner, workers)
-    except (ValueError, ImportError, AttributeError) as err:
-        parser.error(f"task runner: {err}")
+    workers, runner = _task_runner(args)
     try:
         with _stoppable(), outputs.exclusive(out), shared_api():
             summary = run_flow.with_options(task_runner=runner)(
