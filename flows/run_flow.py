@@ -71,6 +71,7 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     logger = get_run_logger()
     clock = time.perf_counter()
     out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)  # run as a deployment, no CLI has made it
     raw_dir = Path(raw) if raw else out_dir / "raw"
     documents = out_dir / "documents"
     db_url = store.database_url(db, out_dir)
