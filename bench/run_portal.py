@@ -113,9 +113,8 @@ def prefect_server(port: int = 4297) -> Iterator[str]:
 
 def without_prefect(manifest: Path, out: Path, port: int) -> dict:
     """The same stages, driven by concurrent.futures instead of Prefect."""
-    from extractors.pipeline import EXTRACTOR_VERSION  # noqa: F401  (imports as the CLI does)
     from flows import export, outputs, store
-    from flows.extract import batch_size_for, batches, extract_one, plan
+    from flows.extract import batch_size_for, batches, plan
     from flows.harvest.crawl import Crawler
     from flows.harvest.fetch import Fetcher, FetchSettings
     from flows.harvest.guard import HostPolicy
@@ -224,7 +223,7 @@ def report(args, rows, made: float, plain: dict, prefect: dict, served: dict) ->
         f"| `nianbao run` wall time (Prefect's temporary server, no configuration) | {prefect['wall']:.1f} s |",
         f"| reports per second | {args.n / prefect['wall']:.1f} |",
         f"| reports in the database | {stored} |",
-        f"| phases (harvest, extract, store+export) | " +
+        "| phases (harvest, extract, store+export) | " +
         ", ".join(f"{v:.1f} s" for v in summary["phase_seconds"].values()) + " |",
         f"| the same stages without Prefect (a fresh process too) | {plain['wall']:.1f} s (harvest "
         f"{plain['harvest']:.1f}, extract {plain['extract']:.1f}, store+export {plain['store']:.1f}) |",

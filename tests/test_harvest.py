@@ -5,7 +5,6 @@ Content-Length, and a link to a loopback address that is not allowed."""
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 import zipfile
 from pathlib import Path
