@@ -118,6 +118,13 @@ def test_killed_at_any_stage_then_rerun(tmp_path, kind):
         assert "0 extracted" in output and "0 reports saved" in output
         assert _counts(db_url) == counts
 
+        # re-extraction (what a new extractor version causes) works from the raw store alone
+        proc = nianbao(*argv, "--force", home=tmp_path)
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, output
+        assert len(portal.requests) == requests_before and "12 extracted" in output
+        assert _counts(db_url)["reports"] == 12
+
 
 def _safe(check) -> bool:
     try:
