@@ -9,6 +9,7 @@ not a fact), under a cap per member, in total, and in number.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -28,6 +29,7 @@ class Member:
     name: str  # as the archive names it, decoded (GBK names too)
     path: Path | None  # a temp file with its bytes; None when skipped
     size: int = 0
+    sha256: str | None = None  # of its bytes, hashed as they were written
     skipped: str | None = None  # why it was not unpacked
 
 
@@ -75,13 +77,14 @@ def _unsafe(info: zipfile.ZipInfo, name: str) -> str | None:
 def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, workdir: Path, room: int) -> Member:
     limit = min(MAX_MEMBER_BYTES, room)
     fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".member-", suffix=".part")
-    size = 0
+    size, digest = 0, hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, zf.open(info) as src:
             while chunk := src.read(1 << 16):
                 size += len(chunk)
                 if size > limit:
                     raise _TooLarge()
+                digest.update(chunk)
                 out.write(chunk)
     except _TooLarge:
         os.unlink(tmp)
@@ -89,7 +92,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, workdir: Pat
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as err:
         os.unlink(tmp)
         return Member(name, None, size, skipped=f"unreadable: {err}")
-    return Member(name, Path(tmp), size)
+    return Member(name, Path(tmp), size, digest.hexdigest())
 
 
 class _TooLarge(Exception):

@@ -12,8 +12,6 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from extractors.pipeline import sha256_of
-
 from .archives import members
 from .fetch import Fetcher
 from .links import REPORT_SUFFIXES, parse_page
@@ -72,7 +70,7 @@ class Crawler:
                     break
                 crawl.reports += self._page(path, url, depth, row, queue)
             elif fmt in REPORT_FORMATS:
-                self._mark(url, row, "report")
+                self.store.set_role(url, row.url, "report")
                 crawl.reports += 1
         if failures:
             crawl.status = "failed" if row.url in failures else "partial"
@@ -107,14 +105,10 @@ class Crawler:
                           role="page" if fmt == "html" else "file")
         return path, fmt
 
-    def _mark(self, url: str, row: Row, role: str) -> None:
-        known = self.store.fetched(url, row.url)
-        self.store.record(**{**known, "role": role})
-
     def _page(self, path, url: str, depth: int, row: Row, queue: deque) -> int:
         page = parse_page(path.read_bytes(), self.store.fetched(url, row.url)["final_url"] or url)
         if page.is_report():
-            self._mark(url, row, "report")
+            self.store.set_role(url, row.url, "report")
             return 1
         if depth >= MAX_DEPTH:
             return 0
@@ -139,10 +133,9 @@ class Crawler:
             if member.path is None:
                 self.store.record(**base, status="skipped", size=member.size, error=member.skipped)
                 continue
-            digest = sha256_of(member.path)
-            path, fmt = self.store.keep(member.path, digest, member.name)
+            path, fmt = self.store.keep(member.path, member.sha256, member.name)
             report = fmt in MEMBER_FORMATS
-            self.store.record(**base, status="ok", sha256=digest, size=member.size, format=fmt,
+            self.store.record(**base, status="ok", sha256=member.sha256, size=member.size, format=fmt,
                               role="report" if report else "file")
             found += report
         return found

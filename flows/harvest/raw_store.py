@@ -101,6 +101,10 @@ class RawStore:
             db.execute(f"INSERT OR REPLACE INTO fetches ({', '.join(FETCH_COLUMNS)}) VALUES "
                        f"({', '.join('?' * len(FETCH_COLUMNS))})", values)
 
+    def set_role(self, url: str, source: str, role: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE fetches SET role = ? WHERE url = ? AND source = ?", (role, url, source))
+
     def fetched(self, url: str, source: str) -> dict | None:
         with self._lock:
             cur = self._db.execute(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE url = ? AND source = ?",
