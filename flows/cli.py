@@ -25,27 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import outputs
+from .prefect_api import ensure_api, prepare_prefect_env, start_early
 
 
-def prepare_prefect_env(fallback_home: Path) -> None:
-    """Prefect reads these when first imported, so this runs before any Prefect import.
-    Values already in the environment win; `fallback_home` is used when ~/.cache is not
-    writable."""
-    if "PREFECT_HOME" not in os.environ:
-        # One home shared by runs: a fresh one costs ~6 s of database migrations.
-        try:
-            home = Path.home() / ".cache" / "nianbao" / "prefect"
-            home.mkdir(parents=True, exist_ok=True)
-            if not os.access(home, os.W_OK):
-                raise PermissionError(home)
-        except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
-            home = fallback_home
-            home.mkdir(parents=True, exist_ok=True)
-        os.environ["PREFECT_HOME"] = str(home)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry reads only this
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+def _prepare_prefect(fallback_home: Path) -> None:
+    """Before anything imports Prefect: its environment, and the local API server started
+    now so that it loads while the command does."""
+    prepare_prefect_env(fallback_home)
+    start_early()
 
 
 def _progress_bar():
@@ -183,7 +170,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if args.ocr_engine:
         _choose_ocr(args.ocr_engine, parser)
     llm_mode = _choose_llm(args.llm, parser)
-    prepare_prefect_env(out / ".prefect")
+    _prepare_prefect(out / ".prefect")
     from .extract import run_extract  # imports Prefect
 
     workers, runner = _task_runner(args)
@@ -234,7 +221,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_harvest(args: argparse.Namespace) -> int:
     _check_manifest(args)
-    prepare_prefect_env(Path(args.raw) / ".prefect")
+    _prepare_prefect(Path(args.raw) / ".prefect")
     from .harvest_flow import run_harvest
 
     summary = run_harvest(args.manifest, args.raw, **_harvest_settings(args))
@@ -254,7 +241,7 @@ def _check_manifest(args: argparse.Namespace) -> None:
     """A missing or bad manifest is a usage error, before Prefect starts."""
     if not Path(args.manifest).is_file():
         args.parser.error(f"{args.manifest}: no such file")
-    from .harvest_flow import ManifestError, read_manifest
+    from .harvest.manifest import ManifestError, read_manifest
 
     try:
         read_manifest(Path(args.manifest))
@@ -277,13 +264,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not db_url.startswith(("sqlite", "postgresql")):
         parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
     out.mkdir(parents=True, exist_ok=True)
-    prepare_prefect_env(out / ".prefect")
-    from .extract import shared_api
+    _prepare_prefect(out / ".prefect")
     from .run_flow import run_flow
 
     workers, runner = _task_runner(args)
     try:
-        with _stoppable(), outputs.exclusive(out), shared_api():
+        with _stoppable(), outputs.exclusive(out):
+            ensure_api()
             summary = run_flow.with_options(task_runner=runner)(
                 args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
                 workers=workers, llm_mode=llm_mode, force=args.force)

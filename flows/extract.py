@@ -23,7 +23,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,7 +31,6 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
-from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from extractors.llm.settings import Mode
@@ -41,6 +39,7 @@ from extractors.readers import MAX_BYTES
 from extractors.result import DocumentResult
 
 from . import outputs
+from .prefect_api import ensure_api, stop_local_api
 
 MAX_BATCH = 50
 TASK_RUNNER_ENV = "NIANBAO_TASK_RUNNER"
@@ -419,32 +418,14 @@ def make_task_runner(spec: str | None, workers: int) -> TaskRunner:
     return getattr(importlib.import_module(module), name)()
 
 
-@contextmanager
-def shared_api() -> Iterator[None]:
-    """Start Prefect's temporary server here and hand its address to the run, when no API
-    is configured. Otherwise every process-pool worker finds no API URL in the settings it
-    inherits and starts a temporary server of its own (~7 s each, measured)."""
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        yield
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start()
-    with temporary_settings({PREFECT_API_URL: server.api_url}):
-        yield
-
-
 def _worker_init() -> None:
     # SIGTERM as SystemExit, so a worker stopped mid-write still removes its temp file
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
 def stop_run_processes(grace: float = 2.0) -> None:
-    """Stop the pool workers and the temporary server of a run being abandoned. Pool workers
+    """Stop the pool workers and the local API server of a run being abandoned. Pool workers
     do not notice their parent's death (they share the queue's pipe), so they are told."""
-    from prefect.server.api.server import SubprocessASGIServer
-
     children = multiprocessing.active_children()
     for child in children:
         child.terminate()
@@ -453,17 +434,17 @@ def stop_run_processes(grace: float = 2.0) -> None:
         child.join(max(0.0, deadline - time.monotonic()))
         if child.is_alive():
             child.kill()
-    SubprocessASGIServer().stop()  # the running one if there is one (a per-port singleton)
+    stop_local_api()
 
 
 def run_extract(paths: list[str], out: str, runner: TaskRunner, *, workers: int | None = None,
                 force: bool = False, batch_size: int | None = None,
                 progress: Progress | None = None, llm_mode: Mode = "off") -> dict:
-    """The flow on `runner`, with the temporary API server shared by all its workers."""
+    """The flow on `runner`, with the API server shared by all its workers."""
     token = _progress_to.set(progress)
     try:
-        with shared_api():
-            return extract_flow.with_options(task_runner=runner)(
-                paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
+        ensure_api()
+        return extract_flow.with_options(task_runner=runner)(
+            paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
     finally:
         _progress_to.reset(token)

@@ -7,9 +7,7 @@ only what was in flight (objects are renamed into place before their rows are co
 
 from __future__ import annotations
 
-import csv
 import math
-import re
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -21,36 +19,11 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from .harvest.crawl import Crawl, Crawler, Row
 from .harvest.fetch import Fetcher, FetchSettings
 from .harvest.guard import HostPolicy
+from .harvest.manifest import read_manifest
 from .harvest.raw_store import RawStore
+from .prefect_api import ensure_api
 
 MAX_BATCH = 25
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be used: missing columns, a bad year, not UTF-8."""
-
-
-def read_manifest(path: Path) -> list[Row]:
-    """CSV with a header naming `agency`, `year`, `url` (other columns are ignored)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"agency", "year", "url"} - {c.strip().lower() for c in reader.fieldnames or []}
-            if missing:
-                raise ManifestError(f"{path}: no column {', '.join(sorted(missing))} "
-                                    "(the header must name agency, year, url)")
-            rows = []
-            for number, raw in enumerate(reader, start=2):
-                row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
-                if not row["url"]:
-                    continue
-                year = row["year"]
-                if year and not re.fullmatch(r"(19|20)\d\d", year):
-                    raise ManifestError(f"{path}, line {number}: year {year!r} is not a year")
-                rows.append(Row(row["agency"], int(year) if year else None, row["url"]))
-    except UnicodeDecodeError as err:
-        raise ManifestError(f"{path}: not UTF-8 ({err})") from err
-    return list(dict.fromkeys(rows))  # a row listed twice is crawled once
 
 
 @task(name="harvest-batch", cache_policy=NO_CACHE, persist_result=False)
@@ -89,10 +62,8 @@ def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
 
 
 def run_harvest(manifest: str, raw: str, *, threads: int = 8, **settings) -> dict:
-    """The flow with its thread pool, and Prefect's temporary server if none is configured.
+    """The flow with its thread pool, and the local API server if none is configured.
     `settings`: the other keyword arguments of harvest_flow."""
-    from .extract import shared_api
-
-    with shared_api():
-        return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
-            manifest, raw, threads=threads, **settings)
+    ensure_api()
+    return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
+        manifest, raw, threads=threads, **settings)

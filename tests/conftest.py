@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main, prepare_prefect_env
+from flows.cli import main
+from flows.prefect_api import prepare_prefect_env
 
 # Before anything imports Prefect, which reads its settings once.
 prepare_prefect_env(Path(tempfile.gettempdir()) / "nianbao-test-prefect")

@@ -136,12 +136,12 @@ def _safe(check) -> bool:
 def test_run_flow_as_a_deployment_calls_it(tmp_path):
     """A Prefect worker calls the flow with its parameters only: no CLI has made the output
     folder or chosen a task runner."""
-    from flows.extract import shared_api
+    from flows.prefect_api import ensure_api
     from flows.run_flow import run_flow
 
     with Portal() as portal:
         manifest = write_manifest(tmp_path / "manifest.csv", serve_reports(portal, 2))
         out = tmp_path / "not" / "made" / "yet"
-        with shared_api():
-            summary = run_flow(str(manifest), str(out), allow_hosts=[portal.address])
+        ensure_api()
+        summary = run_flow(str(manifest), str(out), allow_hosts=[portal.address])
     assert summary["store"]["saved"] == 2 and (out / "export" / "reports.parquet").exists()
