@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
-from .pictures import read_pictures
+from .pictures import Loader, read_pictures
 
 # Zip bomb limits, checked on the central directory before anything is inflated. zipfile
 # never inflates a member past its declared size, so declared sizes are a safe bound.
@@ -54,14 +54,21 @@ _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 def read_docx(path: Path) -> Document:
+    doc, load = read_docx_native(path)
+    read_pictures(doc, load)
+    return doc
+
+
+def read_docx_native(path: Path) -> tuple[Document, Loader]:
+    """The text and tables, the pictures not read yet (see read_html_native). The pictures
+    are held in memory: the loader works after the file is gone."""
     path = Path(path)
     _check_zip(path)
     body, pictures = _body(path)
     builder = DocumentBuilder(str(path), "docx")
     _Walker(builder, pictures).blocks(body, builder.paragraph, None)
     by_name = {str(part.partname): part for part in pictures.values()}
-    read_pictures(builder.doc, lambda name: by_name[name].blob if name in by_name else None)
-    return builder.doc
+    return builder.doc, lambda name: by_name[name].blob if name in by_name else None
 
 
 def _check_zip(path: Path) -> None:

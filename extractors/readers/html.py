@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
-from .pictures import data_uri_bytes, local_loader, read_pictures
+from .pictures import Loader, data_uri_bytes, local_loader, read_pictures
 from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
 # Western single-byte declarations on Chinese pages are template defaults, never the truth.
@@ -42,6 +42,14 @@ _PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=Tr
 
 
 def read_html(path: Path) -> Document:
+    doc, load = read_html_native(path)
+    read_pictures(doc, load)
+    return doc
+
+
+def read_html_native(path: Path) -> tuple[Document, Loader]:
+    """The page's text and tables, its pictures not read yet: the document and a loader of
+    the pictures by the names the document gives them."""
     path = Path(path)
     data = path.read_bytes()
     if not data.strip():
@@ -60,8 +68,7 @@ def read_html(path: Path) -> Document:
     walker = _Walker(DocumentBuilder(str(path), "html"))
     walker.document(body if body is not None else root)
     beside = local_loader(path.parent)
-    read_pictures(walker.builder.doc, lambda name: walker.inline.get(name) or beside(name))
-    return walker.builder.doc
+    return walker.builder.doc, lambda name: walker.inline.get(name) or beside(name)
 
 
 def decode_html(data: bytes) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..document import Document
 from ..errors import ReadError
-from .docx import read_docx
+from .docx import read_docx_native
+from .pictures import Loader, read_pictures
 from .sniff import sniff_format
 
 SOFFICE_TIMEOUT = float(os.environ.get("NIANBAO_SOFFICE_TIMEOUT", 120))
@@ -28,6 +29,13 @@ _IMPORT = {"doc": ("input.doc", "MS Word 97"), "wps": ("input.doc", "MS Word 97"
 
 
 def read_office(path: Path) -> Document:
+    doc, load = read_office_native(path)
+    read_pictures(doc, load)
+    return doc
+
+
+def read_office_native(path: Path) -> tuple[Document, Loader]:
+    """The text and tables of LibreOffice's DOCX of the file, the pictures not read yet."""
     path = Path(path)
     fmt = sniff_format(path)
     if fmt not in _IMPORT:
@@ -42,10 +50,10 @@ def read_office(path: Path) -> Document:
         source = tmp / name
         shutil.copyfile(path, source)
         docx = _convert(soffice, source, import_filter, tmp, path.name)
-        doc = read_docx(docx)
+        doc, load = read_docx_native(docx)
     doc.path = str(path)
     doc.format = fmt
-    return doc
+    return doc, load
 
 
 def _convert(soffice: str, source: Path, import_filter: str, tmp: Path, name: str) -> Path:

@@ -97,7 +97,10 @@ def read_image(path: Path) -> Document:
         pdf.close()
 
 
-def read_pictures(doc: Document, load: Callable[[str], bytes | None]) -> None:
+Loader = Callable[[str], bytes | None]  # a picture of a DOCX/HTML file by the name its reader gave it
+
+
+def read_pictures(doc: Document, load: Loader) -> None:
     """Pictures of `doc` (Image blocks named by what `load` takes) replaced in place by what
     OCR reads on them. Read are pictures that hold a ruled table, or all of them when the
     document has almost no text of its own. Runs of pictures with nothing between are read as
