@@ -2,9 +2,13 @@
 null) and Parquet (typed: numbers as numbers):
 
 - fields.csv / fields.parquet, tidy: one row per report and field. Parquet keeps numbers and
-  text apart (value_num, value_text); the CSV has them in one `value` column.
+  text apart (value_num, value_text); the CSV has them in one `value` column. A field a
+  reviewer decided on (`nianbao review`) shows the reviewed value; `origin` says whose it
+  is: machine, accepted, corrected or source_error (the report itself is wrong; the value
+  is what it prints), and `reviewer` who decided.
 - reports.csv / reports.parquet, wide: one row per report, its record and then one column per
-  field key of either template (2019's in the spec's order, then those only 2021 has).
+  field key of either template (2019's in the spec's order, then those only 2021 has),
+  reviewed values where there are any.
 
 One query reads reports with their fields in report order, and both tables are written
 from it as it streams: CSV row by row, Parquet in record batches, so memory does not grow
@@ -24,12 +28,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, select
 
 from extractors.standard_model import MONEY_KEYS, field_keys, is_numeric_key
 
 from .outputs import atomic_open
-from .store import fields, reports
+from .store import decisions, fields, reports, value_of
 
 TIDY = "fields"
 WIDE = "reports"
@@ -55,8 +59,10 @@ _FIELD_COLUMNS = ("key", "value_num", "value_text", "confidence", "flagged", "me
 TIDY_SCHEMA = pa.schema(
     [(c, _REPORT_TYPES[c]) for c in _TIDY_REPORT]
     + [("field", pa.string()), ("value_num", pa.float64()), ("value_text", pa.string()),
-       ("confidence", pa.float64()), ("flagged", pa.bool_()), ("method", pa.string())])
-TIDY_CSV_COLUMNS = (*_TIDY_REPORT, "field", "value", "confidence", "flagged", "method")
+       ("confidence", pa.float64()), ("flagged", pa.bool_()), ("method", pa.string()),
+       ("origin", pa.string()), ("reviewer", pa.string())])
+TIDY_CSV_COLUMNS = (*_TIDY_REPORT, "field", "value", "confidence", "flagged", "method", "origin", "reviewer")
+_ORIGIN = {None: "machine", "accept": "accepted", "correct": "corrected", "source_error": "source_error"}
 
 
 def _key_type(key: str) -> pa.DataType:
@@ -71,9 +77,17 @@ WIDE_SCHEMA = pa.schema(list(_REPORT_TYPES.items()) + [(k, _key_type(k)) for k i
 def export(engine: Engine, folder: Path) -> list[Path]:
     """Write the four files into `folder` (made if missing); returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
+    latest = (select(decisions.c.report_id, decisions.c.field, func.max(decisions.c.id).label("id"))
+              .where(decisions.c.action != "skip").group_by(decisions.c.report_id, decisions.c.field).subquery())
+    reviewed = decisions.alias("reviewed")
     query = (select(reports.c.id, *(reports.c[c] for c in _REPORT_TYPES),
-                    *(fields.c[c] for c in _FIELD_COLUMNS))
-             .select_from(reports.outerjoin(fields)).order_by(reports.c.id))
+                    *(fields.c[c] for c in _FIELD_COLUMNS),
+                    reviewed.c.action, reviewed.c.value_num, reviewed.c.value_text, reviewed.c.reviewer)
+             .select_from(reports.outerjoin(fields)
+                          .outerjoin(latest, and_(latest.c.report_id == fields.c.report_id,
+                                                  latest.c.field == fields.c.key))
+                          .outerjoin(reviewed, reviewed.c.id == latest.c.id))
+             .order_by(reports.c.id))
     n = len(_REPORT_TYPES)
     with ExitStack() as stack:
         tidy = _Sink(stack, folder, TIDY, TIDY_SCHEMA, TIDY_CSV_COLUMNS)
@@ -87,11 +101,14 @@ def export(engine: Engine, folder: Path) -> list[Path]:
             # a report without fields (error, not a report) comes as one row of nulls
             found = (r[n + 1:] for r in group if r.key is not None)
             values = {}
-            for key, num, text, confidence, flagged, method in sorted(
+            for key, num, text, confidence, flagged, method, action, r_num, r_text, reviewer in sorted(
                     found, key=lambda f: _RANK.get(f[0], len(_RANK))):
-                value = values[key] = _typed(key, num, text)
-                tidy.add([*head, key, value, confidence, "true" if flagged else "false", method],
-                         [*head, key, num, text, confidence, flagged, method])
+                if action is not None:
+                    num, text = r_num, r_text
+                value = values[key] = value_of(key, num, text)
+                origin = _ORIGIN[action]
+                tidy.add([*head, key, value, confidence, "true" if flagged else "false", method, origin, reviewer],
+                         [*head, key, num, text, confidence, flagged, method, origin, reviewer])
             row = report + [values.get(k) for k in KEYS]
             at = _utc(row[_EXTRACTED_AT])
             wide.add([*row[:_EXTRACTED_AT], at.isoformat(), *row[_EXTRACTED_AT + 1:]], row)
@@ -137,14 +154,6 @@ def _array(values: list, type_: pa.DataType) -> pa.Array:
     if pa.types.is_integer(type_):
         return pa.array(values, pa.float64()).cast(type_)
     return pa.array(values, type_)
-
-
-def _typed(key: str, number: float | None, text: str | None):
-    """A stored value as the extractor gave it: counts and years as ints, money as floats
-    (a count that is not whole stays a float, for the Parquet cast to refuse)."""
-    if number is None:
-        return text
-    return number if key in MONEY_KEYS or not number.is_integer() else int(number)
 
 
 def _utc(stamp: datetime) -> datetime:

@@ -70,9 +70,9 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     """Its task runner (`with_options`) extracts; the harvest is a subflow on threads."""
     logger = get_run_logger()
     clock = time.perf_counter()
-    out_dir = Path(out)
+    out_dir = Path(out).resolve()  # absolute: the database keeps raw paths for the review app
     out_dir.mkdir(parents=True, exist_ok=True)  # run as a deployment, no CLI has made it
-    raw_dir = Path(raw) if raw else out_dir / "raw"
+    raw_dir = Path(raw).resolve() if raw else out_dir / "raw"
     documents = out_dir / "documents"
     db_url = store.database_url(db, out_dir)
     engine = store.connect(db_url)

@@ -19,9 +19,16 @@ The schema, for plain SQL (JSON is stored as text):
                   (hash of the per-document JSON it was saved from)
     fields        report_id → reports, key, value_num (numbers), value_text (text and meta
                   strings), confidence, flagged (the field is in the review queue), method,
-                  page, table_id, row, col; primary key (report_id, key)
+                  page, table_id, row, col, and the rest of its provenance: raw (as printed),
+                  label, bbox (JSON [x0, y0, x1, y1], PDF points), image, source (native,
+                  ocr), note; primary key (report_id, key)
     rule_results  report_id → reports, rule, scope, status, blame, fields (JSON list), detail
     review_items  report_id → reports, field, reason
+    decisions     id, report_id → reports, field, action (accept, correct, source_error,
+                  skip), value_num/value_text (the reviewed value), machine_num/machine_text
+                  (the machine's value when decided), reviewer, decided_at, note; written by
+                  `nianbao review`, never updated (an audit trail; the latest decision other
+                  than a skip is the field's reviewed value)
 
 Child rows go with their report (ON DELETE CASCADE). For example, one figure across reports:
 
@@ -39,11 +46,12 @@ from pathlib import Path
 
 from sqlalchemy import (Boolean, Column, DateTime, Engine, Float, ForeignKey, Index, Integer,
                         MetaData, PrimaryKeyConstraint, Table, Text, create_engine, event,
-                        select, text, update)
+                        inspect, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from extractors.llm.asks import unsettled_sections
 from extractors.result import DocumentResult
+from extractors.standard_model import MONEY_KEYS
 
 SQLITE_NAME = "nianbao.sqlite"
 BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another process's transaction
@@ -102,6 +110,12 @@ fields = Table(
     Column("table_id", Text),
     Column("row", Integer),
     Column("col", Integer),
+    Column("raw", Text),
+    Column("label", Text),
+    Column("bbox", Text),
+    Column("image", Text),
+    Column("source", Text),
+    Column("note", Text),
     PrimaryKeyConstraint("report_id", "key"),  # serves lookups by report too
     Index("fields_key", "key"),
 )
@@ -126,6 +140,22 @@ review_items = Table(
     Index("review_items_report", "report_id"),
 )
 
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    _report_id(),
+    Column("field", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("value_num", Float),
+    Column("value_text", Text),
+    Column("machine_num", Float),
+    Column("machine_text", Text),
+    Column("reviewer", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Index("decisions_report_field", "report_id", "field"),
+)
+
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can upsert
 
 
@@ -148,17 +178,37 @@ def connect(url: str) -> Engine:
         raise ValueError(f"{engine.dialect.name}: results are stored in SQLite or PostgreSQL")
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    with _writing(engine) as conn:
+    with writing(engine) as conn:
         if engine.dialect.name == "postgresql":  # processes starting together create once
             conn.execute(text("SELECT pg_advisory_xact_lock(4242)"))
         metadata.create_all(conn)
+    with engine.connect() as conn:  # outside the write transaction: other writers wait less
+        _check_columns(conn)
     return engine
+
+
+class OldSchema(RuntimeError):
+    """A database written by an earlier nianbao, without columns this one writes."""
+
+
+def _check_columns(conn) -> None:
+    """create_all adds missing tables, not missing columns: say so rather than fail later."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        if missing := [c.name for c in table.columns if c.name not in have]:
+            raise OldSchema(f"{conn.engine.url.render_as_string(hide_password=True)}: table {table.name} has no "
+                            f"column {', '.join(missing)} (written by an earlier nianbao); move the database "
+                            "aside and run again: reports are saved anew from their JSON")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    # WAL is kept in the file: set it once. Setting it takes a lock that busy_timeout does
+    # not wait for, so processes opening the database at once would fail.
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cursor.execute("PRAGMA journal_mode = WAL")
     # WAL with NORMAL: a commit survives a killed process; only a power cut may lose the last
     # few, never half of one (a rerun redoes them). FULL would fsync every report.
     cursor.execute("PRAGMA synchronous = NORMAL")
@@ -167,7 +217,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 @contextmanager
-def _writing(engine: Engine) -> Iterator:
+def writing(engine: Engine) -> Iterator:
     """A write transaction. SQLite's is taken IMMEDIATE: one that read first and then tried
     to write after another process had written would fail at once instead of waiting."""
     with engine.begin() as conn:
@@ -185,13 +235,13 @@ def _json(value) -> str:
 
 
 def start_run(engine: Engine, info: dict) -> int:
-    with _writing(engine) as conn:
+    with writing(engine) as conn:
         return conn.execute(runs.insert().values(started_at=_now(), info=_json(info))
                             .returning(runs.c.id)).scalar_one()
 
 
 def finish_run(engine: Engine, run_id: int, summary: dict) -> None:
-    with _writing(engine) as conn:
+    with writing(engine) as conn:
         conn.execute(update(runs).where(runs.c.id == run_id)
                      .values(finished_at=_now(), summary=_json(summary)))
 
@@ -201,7 +251,7 @@ def save_result(engine: Engine, result: DocumentResult, source: dict, run_id: in
     transaction. `source` may say where it came from: agency, year, url, final_url,
     raw_path, result_sha256; agency and year default to what the report itself says."""
     row = _report_row(result, source, run_id)
-    with _writing(engine) as conn:
+    with writing(engine) as conn:
         insert = _INSERT[engine.dialect.name](reports).values(row)
         report_id = conn.execute(
             insert.on_conflict_do_update(index_elements=[reports.c.sha256],
@@ -233,7 +283,8 @@ def _report_row(result: DocumentResult, source: dict, run_id: int) -> dict:
     }
 
 
-_PROVENANCE = {"method": "method", "page": "page", "table_id": "table", "row": "row", "col": "col"}
+_PROVENANCE = {"method": "method", "page": "page", "table_id": "table", "row": "row", "col": "col",
+               "raw": "raw", "label": "label", "image": "image", "source": "source", "note": "note"}
 
 
 def _field_rows(report_id: int, result: DocumentResult) -> list[dict]:
@@ -248,6 +299,7 @@ def _field_rows(report_id: int, result: DocumentResult) -> list[dict]:
             "value_text": value if isinstance(value, str) else None,
             "confidence": result.confidence.get(key), "flagged": key in flagged,
             **{column: getattr(prov, attr, None) for column, attr in _PROVENANCE.items()},
+            "bbox": _json(list(prov.bbox)) if prov and prov.bbox else None,
         })
     return rows
 
@@ -260,6 +312,14 @@ def _rule_rows(report_id: int, result: DocumentResult) -> list[dict]:
 
 def _review_rows(report_id: int, result: DocumentResult) -> list[dict]:
     return [{"report_id": report_id, "field": i.field, "reason": i.reason} for i in result.review]
+
+
+def value_of(key: str, number: float | None, text: str | None) -> int | float | str | None:
+    """A stored value as the extractor gave it: counts and years as ints, money as floats
+    (a count that is not whole stays a float, for a Parquet cast to refuse)."""
+    if number is None:
+        return text
+    return number if key in MONEY_KEYS or not number.is_integer() else int(number)
 
 
 def saved_reports(engine: Engine) -> dict[str, dict]:

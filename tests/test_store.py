@@ -29,7 +29,7 @@ from flows import export, outputs, store
 from flows.store import fields, reports, review_items, rule_results
 
 PG_ENV = "NIANBAO_TEST_POSTGRES"
-TABLES = {"runs", "reports", "fields", "rule_results", "review_items"}
+TABLES = {"runs", "reports", "fields", "rule_results", "review_items", "decisions"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -149,8 +149,10 @@ def test_save_and_read_back(engine, seeds):
             assert row.flagged == (key in flagged)
             assert row.confidence == result.confidence[key]
             prov = result.provenance[key]
-            assert (row.method, row.page, row.table_id, row.row, row.col) == (
-                prov.method, prov.page, prov.table, prov.row, prov.col)
+            assert (row.method, row.page, row.table_id, row.row, row.col, row.raw, row.label, row.image,
+                    row.source, row.note) == (prov.method, prov.page, prov.table, prov.row, prov.col,
+                                              prov.raw, prov.label, prov.image, prov.source, prov.note)
+            assert (json.loads(row.bbox) if row.bbox else None) == (list(prov.bbox) if prov.bbox else None)
     first_id = first.id
     with engine.connect() as conn:
         rules = conn.execute(select(rule_results).where(rule_results.c.report_id == first_id)).all()
@@ -365,6 +367,7 @@ def test_export_tidy(exported):
         assert row["flagged"] == (row["field"] in {i.field for i in result.review})
         assert csv_row["flagged"] == ("true" if row["flagged"] else "false")
         assert row["method"] == result.provenance[row["field"]].method
+        assert row["origin"] == csv_row["origin"] == "machine" and row["reviewer"] is None  # none reviewed
     # each report's fields in the spec's order
     first = [r["field"] for r in rows if r["sha256"] == results[0].sha256]
     assert first == list(field_keys("2019"))
@@ -413,3 +416,14 @@ def test_failed_export_leaves_the_previous_files(exported, engine, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         export.export(engine, folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_database_of_an_earlier_version_is_named_as_such(tmp_path):
+    """Tables that lack columns this version writes: a clear error, not a failed INSERT later."""
+    path = tmp_path / "old.sqlite"
+    old = create_engine(f"sqlite:///{path}")
+    with old.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE fields (report_id INTEGER, key TEXT, value_num FLOAT)")
+    old.dispose()
+    with pytest.raises(store.OldSchema, match="table fields has no column .*value_text.*earlier nianbao"):
+        store.connect(f"sqlite:///{path}")
