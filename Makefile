@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test
+.PHONY: setup system-deps test-deps demo test
 
 $(BIN)/nianbao: pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,6 +13,10 @@ $(BIN)/nianbao: pyproject.toml
 system-deps:
 	bash scripts/system-deps.sh
 
+# chromium and chromedriver for the review app's browser test
+test-deps:
+	bash scripts/test-deps.sh
+
 setup: system-deps $(BIN)/nianbao
 
 # The main job on the bundled reports (the real seeds; synthetic cases in every format,
@@ -22,5 +26,5 @@ demo: setup
 	$(BIN)/nianbao extract eval/seeds eval/cases eval/scans eval/pictables --out out/eval
 	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold eval/scans/gold eval/pictables/gold --pred out/eval
 
-test: setup
+test: setup test-deps
 	$(BIN)/pytest

@@ -6,6 +6,7 @@
     nianbao eval --gold DIR [DIR...] --pred DIR [--json FILE] [--verbose]
     nianbao harvest MANIFEST --raw DIR [--allow-host HOST[:PORT]]... [--refresh] [--threads N]
     nianbao run MANIFEST --out DIR [--raw DIR] [--db URL] [harvest and extract options]
+    nianbao review [export|export-gold] SOURCE [--port N] [--reviewer NAME] [--out DIR]
 
 `extract` exits 0 when the batch finished, even if some documents are error records;
 1 when the run itself failed or some documents could not be processed; 2 on usage errors;
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from . import outputs
 from .prefect_api import ensure_api, prepare_prefect_env, start_early
+from .review import cli as review_cli
 
 
 def _prepare_prefect(fallback_home: Path) -> None:
@@ -330,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     _harvest_options(run)
     _extract_options(run)
     run.set_defaults(run=_cmd_run, parser=run)
+    review_cli.add_parser(sub)
     return parser
 
 

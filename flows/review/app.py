@@ -1,0 +1,189 @@
+"""The review web app: the queue, one flagged field at a time with its evidence, and the
+decisions (accept, correct, source error, skip) stored with reviewer and time.
+
+Safe on a shared machine: only the Host names of the address it was started on are
+answered (a page on another site cannot reach it by DNS rebinding); every form carries a
+per-server token and a request from another origin is refused (cross-site requests);
+pages are autoescaped templates under a Content-Security-Policy with no inline script, so
+a report's `<script>` shows as text; no path is ever taken from a request: evidence is
+found by report id and field key, and the only files served are the app's own assets.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy import Engine
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from extractors.result import FieldProvenance
+from extractors.standard_model import APPEAL_GROUPS
+
+from .. import export as exports
+from .evidence import cell_image, table_html
+from .queue import (ACTIONS, BadValue, Filters, FieldView, Item, field_view, latest_decisions, open_items,
+                    parse_value, record)
+
+HERE = Path(__file__).parent
+SECTIONS = ("meta", "active", "requests", "appeals", "text")
+RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "X1")
+_CSP = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+@dataclass
+class Review:
+    """What the app serves: the database, the queue's items, where exports go."""
+    engine: Engine
+    items: list[Item]
+    reviewer: str
+    export_dir: Path | None
+
+    @staticmethod
+    def raw_path(stored: str | None) -> Path | None:
+        return Path(stored) if stored else None
+
+
+def create_app(review: Review, hosts: list[str]) -> FastAPI:
+    """`hosts`: the Host header values to answer (host, host:port)."""
+    app = FastAPI(title="nianbao review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    token = secrets.token_urlsafe(32)
+    index = {(i.report_id, i.field): i for i in review.items}
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        if request.method == "POST" and not _same_origin(request):
+            return Response("cross-site request refused", status_code=403)
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would make forms post Origin: null
+        return response
+
+    def page(request: Request, name: str, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"token": token, "reviewer": review.reviewer,
+                                                          **context})
+
+    @app.get("/", response_class=HTMLResponse)
+    def queue(request: Request, report: int | None = None, section: str | None = None,
+              rule: str | None = None, reason: str | None = None):
+        filters = Filters(report, section or None, rule or None, reason or None)
+        decided = latest_decisions(review.engine)
+        todo = open_items(review.items, decided, filters)
+        return page(request, "queue.html", items=todo[:200], left=len(todo), total=len(review.items),
+                    done=sum(1 for d in decided.values() if d.action != "skip"),
+                    filters=filters, query=_query(filters), sections=SECTIONS, rules=RULES,
+                    reports=sorted({(i.report_id, i.document) for i in review.items}))
+
+    @app.get("/next")
+    def next_item(report: int | None = None, section: str | None = None, rule: str | None = None,
+                  reason: str | None = None):
+        filters = Filters(report, section or None, rule or None, reason or None)
+        todo = open_items(review.items, latest_decisions(review.engine), filters)
+        if not todo:
+            return RedirectResponse(f"/?{_query(filters)}", status_code=303)
+        first = todo[0]
+        return RedirectResponse(f"/field/{first.report_id}/{first.field}?{_query(filters)}", status_code=303)
+
+    @app.get("/field/{report_id}/{key}", response_class=HTMLResponse)
+    def field(request: Request, report_id: int, key: str, report: int | None = None,
+              section: str | None = None, rule: str | None = None, reason: str | None = None,
+              error: str | None = None):
+        item = index.get((report_id, key))
+        if item is None:
+            raise HTTPException(404, "no such flagged field")
+        filters = Filters(report, section or None, rule or None, reason or None)
+        view = field_view(review.engine, item)
+        left = len(open_items(review.items, latest_decisions(review.engine), filters))
+        return page(request, "field.html", view=view, left=left, filters=filters, query=_query(filters),
+                    evidence=_evidence(review, view), error=error, actions=ACTIONS, appeal_groups=APPEAL_GROUPS)
+
+    @app.get("/evidence/{report_id}/{key}.png")
+    def evidence_image(report_id: int, key: str):
+        item = index.get((report_id, key))
+        if item is None:
+            raise HTTPException(404, "no such flagged field")
+        view = field_view(review.engine, item)
+        raw = review.raw_path(view.report["raw_path"])
+        png = cell_image(raw, _provenance(view)) if raw else None
+        if png is None:
+            raise HTTPException(404, "no page image for this field")
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.post("/decide")
+    def decide(report_id: int = Form(), key: str = Form(), action: str = Form(), value: str = Form(""),
+               note: str = Form(""), csrf: str = Form(""), report: str = Form(""), section: str = Form(""),
+               rule: str = Form(""), reason: str = Form("")):
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(403, "stale or missing form token: reload the page")
+        if (report_id, key) not in index or action not in ACTIONS:
+            raise HTTPException(400, "no such flagged field or action")
+        filters = Filters(int(report) if report.isdigit() else None, section or None, rule or None,
+                          reason or None)
+        try:
+            typed = parse_value(key, value) if action == "correct" else None
+        except BadValue as err:
+            return RedirectResponse(f"/field/{report_id}/{key}?{_query(filters, error=str(err))}",
+                                    status_code=303)
+        record(review.engine, report_id, key, action, review.reviewer, typed, note)
+        return RedirectResponse(f"/next?{_query(filters)}", status_code=303)
+
+    @app.post("/export", response_class=HTMLResponse)
+    def export(request: Request, csrf: str = Form("")):
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(403, "stale or missing form token: reload the page")
+        if review.export_dir is None:
+            raise HTTPException(400, "no export folder: start the app with --out")
+        files = exports.export(review.engine, review.export_dir)
+        return page(request, "exported.html", files=files)
+
+    return app
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser names the origin of a form it posts; it must be this app's own."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
+    return origin == f"{request.url.scheme}://{request.headers.get('host')}"
+
+
+def _query(filters: Filters, **extra) -> str:
+    pairs = {"report": filters.report, "section": filters.section, "rule": filters.rule,
+             "reason": filters.reason, **extra}
+    return urlencode({k: v for k, v in pairs.items() if v is not None})
+
+
+def _provenance(view: FieldView) -> FieldProvenance:
+    p = view.provenance
+    return FieldProvenance(method=p.get("method") or "absent", table=p.get("table_id"), row=p.get("row"),
+                           col=p.get("col"), raw=p.get("raw"), label=p.get("label"), page=p.get("page"),
+                           bbox=p.get("bbox"), source=p.get("source") or "native", note=p.get("note"),
+                           image=p.get("image"))
+
+
+def _evidence(review: Review, view: FieldView) -> dict:
+    """What the page shows as evidence: a page image (fetched by the browser), a table with
+    the cell marked, or the text as printed."""
+    raw = review.raw_path(view.report["raw_path"])
+    prov = _provenance(view)
+    if raw is None or not raw.is_file():
+        return {"kind": "none", "note": "the source file is not at hand"}
+    if prov.page is not None and prov.bbox is not None:
+        return {"kind": "image", "src": f"/evidence/{view.item.report_id}/{view.item.field}.png"}
+    if prov.table is not None:
+        html = table_html(raw, prov)
+        if html is not None:
+            return {"kind": "table", "html": Markup(html)}  # escaped by table_html
+    return {"kind": "text", "raw": prov.raw}
