@@ -24,7 +24,6 @@ from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from extractors.result import FieldProvenance
 from extractors.standard_model import APPEAL_GROUPS
 
 from .. import export as exports
@@ -116,7 +115,7 @@ def create_app(review: Review, hosts: list[str]) -> FastAPI:
             raise HTTPException(404, "no such flagged field")
         view = field_view(review.engine, item)
         raw = review.raw_path(view.report["raw_path"])
-        png = cell_image(raw, _provenance(view)) if raw else None
+        png = cell_image(raw, view.field_provenance()) if raw else None
         if png is None:
             raise HTTPException(404, "no page image for this field")
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -165,19 +164,11 @@ def _query(filters: Filters, **extra) -> str:
     return urlencode({k: v for k, v in pairs.items() if v is not None})
 
 
-def _provenance(view: FieldView) -> FieldProvenance:
-    p = view.provenance
-    return FieldProvenance(method=p.get("method") or "absent", table=p.get("table_id"), row=p.get("row"),
-                           col=p.get("col"), raw=p.get("raw"), label=p.get("label"), page=p.get("page"),
-                           bbox=p.get("bbox"), source=p.get("source") or "native", note=p.get("note"),
-                           image=p.get("image"))
-
-
 def _evidence(review: Review, view: FieldView) -> dict:
     """What the page shows as evidence: a page image (fetched by the browser), a table with
     the cell marked, or the text as printed."""
     raw = review.raw_path(view.report["raw_path"])
-    prov = _provenance(view)
+    prov = view.field_provenance()
     if raw is None or not raw.is_file():
         return {"kind": "none", "note": "the source file is not at hand"}
     if prov.page is not None and prov.bbox is not None:

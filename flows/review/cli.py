@@ -3,6 +3,9 @@
     nianbao review SOURCE [--host 127.0.0.1] [--port 8765] [--reviewer NAME]
     nianbao review export SOURCE [--out DIR]          the dataset with reviewed values
     nianbao review export-gold SOURCE --out DIR       fully reviewed reports as gold labels
+    nianbao review label-studio-export SOURCE --out tasks.json   open fields as Label Studio tasks
+                                                      (and its labeling config, tasks.xml)
+    nianbao review label-studio-import SOURCE EXPORT.json        Label Studio's annotations as decisions
 
 SOURCE: an output folder of `nianbao run` or `nianbao extract`, a SQLite file, or a
 database URL (postgresql://…).
@@ -16,26 +19,27 @@ import socket
 import sys
 from pathlib import Path
 
-ACTIONS = ("serve", "export", "export-gold")
+ACTIONS = ("serve", "export", "export-gold", "label-studio-export", "label-studio-import")
 
 
 def add_parser(sub) -> None:
     rev = sub.add_parser("review", help="review flagged fields in the browser; export reviewed data and gold",
                          description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    rev.add_argument("words", nargs="+", metavar="[ACTION] SOURCE",
+    rev.add_argument("words", nargs="+", metavar="[ACTION] SOURCE [FILE]",
                      help=f"action ({', '.join(ACTIONS)}; default serve) and what to review")
     rev.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     rev.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
     rev.add_argument("--reviewer", default=None, help="name kept with every decision (default: the login name)")
     rev.add_argument("--out", help="export: folder for the dataset (default SOURCE/export); "
-                     "export-gold: folder for the gold files (required)")
+                     "export-gold: folder for the gold files (required); label-studio-export: "
+                     "the tasks file (required)")
     rev.set_defaults(run=run, parser=rev)
 
 
 def run(args: argparse.Namespace) -> int:
     from .source import SourceError, open_source
 
-    action, target = _action_and_target(args)
+    action, target, file = _action_and_target(args)
     try:
         source = open_source(target)
     except SourceError as err:
@@ -43,6 +47,23 @@ def run(args: argparse.Namespace) -> int:
     from .queue import load_items
 
     items = load_items(source.engine)
+    if action == "label-studio-export":
+        from .labelstudio import export_tasks
+
+        if not args.out:
+            args.parser.error("label-studio-export needs --out FILE (e.g. tasks.json)")
+        count = export_tasks(source.engine, items, Path(args.out))
+        print(f"label studio: {count} tasks in {args.out}, labeling config in {Path(args.out).with_suffix('.xml')}")
+        return 0
+    if action == "label-studio-import":
+        from .labelstudio import import_annotations
+
+        done = import_annotations(source.engine, Path(file))
+        print(f"label studio: {done['recorded']} decisions recorded, {done['unchanged']} unchanged, "
+              f"{done['unannotated']} tasks not annotated, {done['skipped']} skipped")
+        for problem in done["problems"]:
+            print(f"  {problem}")
+        return 0
     if action == "export-gold":
         from .gold import export_gold
 
@@ -63,13 +84,17 @@ def run(args: argparse.Namespace) -> int:
     return _serve(args, source.engine, items, export_dir)
 
 
-def _action_and_target(args: argparse.Namespace) -> tuple[str, str]:
+def _action_and_target(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """(action, SOURCE, FILE): FILE only for label-studio-import, which needs it."""
     words = args.words
     if len(words) == 1 and words[0] not in ACTIONS:
-        return "serve", words[0]
-    if len(words) == 2 and words[0] in ACTIONS:
-        return words[0], words[1]
-    args.parser.error(f"usage: nianbao review [{'|'.join(ACTIONS)}] SOURCE")
+        return "serve", words[0], None
+    if len(words) == 2 and words[0] in ACTIONS and words[0] != "label-studio-import":
+        return words[0], words[1], None
+    if len(words) == 3 and words[0] == "label-studio-import":
+        return words[0], words[1], words[2]
+    args.parser.error(f"usage: nianbao review [{'|'.join(ACTIONS[:-1])}] SOURCE, "
+                      "or nianbao review label-studio-import SOURCE EXPORT.json")
 
 
 def _serve(args: argparse.Namespace, engine, items, export_dir: Path | None) -> int:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, select
 
+from extractors.result import FieldProvenance
 from extractors.standard_model import MONEY_KEYS, is_numeric_key, section_of
 
 from ..store import decisions, fields, reports, review_items, rule_results, value_of, writing
@@ -79,6 +80,14 @@ class FieldView:
     provenance: dict
     failed_rules: list[dict]  # rule, scope, detail, blame, fields: [(key, value, reviewed value)]
     history: list[Decision] = dc_field(default_factory=list)
+
+    def field_provenance(self) -> FieldProvenance:
+        """The stored provenance as the extractor's record, for the evidence functions."""
+        p = self.provenance
+        return FieldProvenance(method=p.get("method") or "absent", table=p.get("table_id"), row=p.get("row"),
+                               col=p.get("col"), raw=p.get("raw"), label=p.get("label"), page=p.get("page"),
+                               bbox=p.get("bbox"), source=p.get("source") or "native", note=p.get("note"),
+                               image=p.get("image"))
 
 
 UNDECIDED = Decision("", None, "", datetime.min)
