@@ -37,12 +37,15 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..store import OldSchema
     from .source import SourceError, open_source
 
     action, target, file = _action_and_target(args)
+    if file is not None and not Path(file).is_file():
+        args.parser.error(f"{file}: no such file")
     try:
         source = open_source(target)
-    except SourceError as err:
+    except (SourceError, OldSchema) as err:
         args.parser.error(str(err))
     from .queue import load_items
 
