@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import outputs
-from .prefect_api import ensure_api, prepare_prefect_env, start_early
+from .prefect_api import api_for_runs, prepare_prefect_env, start_early
 from .review import cli as review_cli
 
 
@@ -169,10 +169,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: exists and is not a folder")
+    _prepare_prefect(out / ".prefect")  # before the slower checks: the server loads meanwhile
     if args.ocr_engine:
         _choose_ocr(args.ocr_engine, parser)
     llm_mode = _choose_llm(args.llm, parser)
-    _prepare_prefect(out / ".prefect")
     from .extract import run_extract  # imports Prefect
 
     workers, runner = _task_runner(args)
@@ -257,6 +257,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: exists and is not a folder")
+    _prepare_prefect(out / ".prefect")  # before the slower checks: the server loads meanwhile
     llm_mode = _choose_llm(args.llm, parser)
     if args.ocr_engine:
         _choose_ocr(args.ocr_engine, parser)
@@ -266,13 +267,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not db_url.startswith(("sqlite", "postgresql")):
         parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
     out.mkdir(parents=True, exist_ok=True)
-    _prepare_prefect(out / ".prefect")
     from .run_flow import run_flow
 
     workers, runner = _task_runner(args)
     try:
-        with _stoppable(), outputs.exclusive(out):
-            ensure_api()
+        with _stoppable(), outputs.exclusive(out), api_for_runs():
             summary = run_flow.with_options(task_runner=runner)(
                 args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
                 workers=workers, llm_mode=llm_mode, force=args.force)

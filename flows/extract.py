@@ -39,7 +39,7 @@ from extractors.readers import MAX_BYTES
 from extractors.result import DocumentResult
 
 from . import outputs
-from .prefect_api import ensure_api, stop_local_api
+from .prefect_api import api_for_runs, stop_local_api
 
 MAX_BATCH = 50
 TASK_RUNNER_ENV = "NIANBAO_TASK_RUNNER"
@@ -443,8 +443,8 @@ def run_extract(paths: list[str], out: str, runner: TaskRunner, *, workers: int 
     """The flow on `runner`, with the API server shared by all its workers."""
     token = _progress_to.set(progress)
     try:
-        ensure_api()
-        return extract_flow.with_options(task_runner=runner)(
-            paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
+        with api_for_runs():
+            return extract_flow.with_options(task_runner=runner)(
+                paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
     finally:
         _progress_to.reset(token)

@@ -21,7 +21,7 @@ from .harvest.fetch import Fetcher, FetchSettings
 from .harvest.guard import HostPolicy
 from .harvest.manifest import read_manifest
 from .harvest.raw_store import RawStore
-from .prefect_api import ensure_api
+from .prefect_api import api_for_runs
 
 MAX_BATCH = 25
 
@@ -64,6 +64,6 @@ def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
 def run_harvest(manifest: str, raw: str, *, threads: int = 8, **settings) -> dict:
     """The flow with its thread pool, and the local API server if none is configured.
     `settings`: the other keyword arguments of harvest_flow."""
-    ensure_api()
-    return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
-        manifest, raw, threads=threads, **settings)
+    with api_for_runs():
+        return harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
+            manifest, raw, threads=threads, **settings)

@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 STARTUP_TIMEOUT = 120.0  # seconds; a cold first start migrates Prefect's database
@@ -139,3 +141,19 @@ def ensure_api() -> None:
     _api.wait()
     os.environ["PREFECT_API_URL"] = _api.url
     refresh_global_settings_context()
+
+
+@contextmanager
+def api_for_runs() -> Iterator[None]:
+    """`ensure_api`, and for the flows run inside, no flow-run heartbeats when the API is the
+    local server. Heartbeats let a server's services mark as crashed a run whose process died;
+    the local server runs no services and ends with the command, so nothing reads them, and
+    every flow's end waits for the heartbeat thread's next one-second tick."""
+    ensure_api()
+    if _api is None:  # a server of the user's: heartbeats as configured
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

@@ -145,3 +145,18 @@ def test_run_flow_as_a_deployment_calls_it(tmp_path):
         ensure_api()
         summary = run_flow(str(manifest), str(out), allow_hosts=[portal.address])
     assert summary["store"]["saved"] == 2 and (out / "export" / "reports.parquet").exists()
+
+
+def test_flows_on_the_local_api_send_no_heartbeats():
+    """The local server runs no services, so nothing reads heartbeats; with them, every
+    flow's end waits for the heartbeat thread's next tick. A server of the user's keeps them."""
+    from prefect.settings import get_current_settings
+
+    from flows import prefect_api
+
+    default = get_current_settings().flows.heartbeat_frequency
+    with prefect_api.api_for_runs():
+        inside = get_current_settings().flows.heartbeat_frequency
+        local = prefect_api._api is not None
+    assert inside is None if local else inside == default
+    assert default is not None and get_current_settings().flows.heartbeat_frequency == default
