@@ -62,14 +62,17 @@ def make_corpus(folder: Path, n: int, formats: tuple[str, ...]) -> list[tuple[st
     return rows
 
 
-def _docx_to_doc(folder: Path, sources: list[Path]) -> None:
-    """One LibreOffice process converts them all (a process per file would take minutes)."""
-    if not sources:
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["soffice", "--headless", f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}",
-                        "--convert-to", "doc", "--outdir", str(folder), *map(str, sources)],
-                       check=True, capture_output=True, timeout=3600)
+def _docx_to_doc(folder: Path, sources: list[Path], chunk: int = 25) -> None:
+    """LibreOffice converts them a chunk per process (a process per file would take minutes;
+    one for hundreds was seen to stop before the end), then any it missed one by one."""
+    for pass_size in (chunk, 1):
+        missing = [s for s in sources if not s.with_suffix(".doc").is_file()]
+        for start in range(0, len(missing), pass_size):
+            with tempfile.TemporaryDirectory() as tmp:
+                subprocess.run(["soffice", "--headless", f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}",
+                                "--convert-to", "doc", "--outdir", str(folder),
+                                *map(str, missing[start:start + pass_size])],
+                               check=True, capture_output=True, timeout=600)
     for source in sources:
         if not source.with_suffix(".doc").is_file():
             raise SystemExit(f"LibreOffice made no DOC of {source}")
