@@ -15,7 +15,6 @@ extractor changes re-extracts from the raw store and never goes back to the port
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import datetime, timezone
@@ -26,7 +25,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.llm.settings import Mode
-from extractors.result import DocumentResult
 
 from . import export as exports
 from . import outputs, store
@@ -43,21 +41,14 @@ def store_results(db_url: str, documents: Path, reports: list[dict], names: dict
     saved = store.saved_reports(engine)
     counts = {"saved": 0, "unchanged": 0, "missing": 0}
     for report in reports:
-        path = documents / names[report["path"]]
         try:
-            data = path.read_bytes()
+            data = (documents / names[report["path"]]).read_bytes()
         except FileNotFoundError:  # not extracted (a worker died): the next run does it
             counts["missing"] += 1
             continue
-        digest = hashlib.sha256(data).hexdigest()
-        if saved.get(report["sha256"], {}).get("result_sha256") == digest:
-            counts["unchanged"] += 1
-            continue
-        result = DocumentResult.model_validate_json(data)
-        source = {k: report.get(k) for k in ("agency", "year", "url", "final_url")}
-        store.save_result(engine, result, {**source, "raw_path": report["path"], "result_sha256": digest},
-                          run_id)
-        counts["saved"] += 1
+        source = {k: report.get(k) for k in ("agency", "year", "url", "final_url")} | {"raw_path": report["path"]}
+        changed = store.save_if_changed(engine, data, report["sha256"], source, lambda: run_id, saved)
+        counts["saved" if changed else "unchanged"] += 1
     engine.dispose()
     return counts
 

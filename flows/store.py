@@ -38,8 +38,9 @@ Child rows go with their report (ON DELETE CASCADE). For example, one figure acr
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -262,6 +263,19 @@ def save_result(engine: Engine, result: DocumentResult, source: dict, run_id: in
             conn.execute(child.delete().where(child.c.report_id == report_id))
             if built := rows(report_id, result):
                 conn.execute(child.insert(), built)
+
+
+def save_if_changed(engine: Engine, data: bytes, sha256: str, source: dict, run_id: Callable[[], int],
+                    saved: dict[str, dict]) -> bool:
+    """Save `data`, the per-document JSON of the file `sha256`, unless the database holds that
+    very JSON already (by its hash; `saved` is saved_reports()). `run_id` is asked for only
+    when something is saved, so a load that finds nothing new starts no run. Returns whether
+    it saved."""
+    digest = hashlib.sha256(data).hexdigest()
+    if saved.get(sha256, {}).get("result_sha256") == digest:
+        return False
+    save_result(engine, DocumentResult.model_validate_json(data), {**source, "result_sha256": digest}, run_id())
+    return True
 
 
 def _report_row(result: DocumentResult, source: dict, run_id: int) -> dict:

@@ -4,14 +4,12 @@ or a database URL."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
-
-from extractors.result import DocumentResult
 
 from .. import outputs, store
 
@@ -49,22 +47,13 @@ def load_documents(engine: Engine, folder: Path) -> int:
     summary says they were read from (relative to the current folder, as they were given)."""
     summary = json.loads((folder / outputs.SUMMARY).read_text(encoding="utf-8"))
     saved = store.saved_reports(engine)
-    run_id = None
+    run_id = functools.cache(lambda: store.start_run(engine, {"command": "review", "loaded": str(folder)}))
     count = 0
     for entry in summary.get("files", []):
         data_path = folder / entry["json"]
-        if not data_path.is_file():
+        head = outputs.read_record_header(data_path)
+        if head is None or not head["sha256"]:  # missing, damaged, or a file never read: nothing to review
             continue
-        data = data_path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        result = DocumentResult.model_validate_json(data)
-        if not result.sha256:  # a file that could not be read: nothing in it to review
-            continue
-        if saved.get(result.sha256, {}).get("result_sha256") == digest:
-            continue
-        if run_id is None:
-            run_id = store.start_run(engine, {"command": "review", "loaded": str(folder)})
-        store.save_result(engine, result, {"raw_path": str(Path(entry["path"]).resolve()),
-                                           "result_sha256": digest}, run_id)
-        count += 1
+        count += store.save_if_changed(engine, data_path.read_bytes(), head["sha256"],
+                                       {"raw_path": str(Path(entry["path"]).resolve())}, run_id, saved)
     return count
