@@ -100,6 +100,18 @@ def test_pdf_text_layer_crop_outlines_the_cell(pdf_report):
         assert evidence(path, prov).kind == "image"
 
 
+def test_a_web_page_gets_the_crop_as_a_url_and_a_missing_file_says_so(pdf_report, tmp_path):
+    path, result = pdf_report
+    prov = _table_fields(result)["review.upheld"]
+    shown = evidence(path, prov, image_url="/evidence/1/review.upheld.png")
+    assert (shown.kind, shown.url, shown.png) == ("image", "/evidence/1/review.upheld.png", None)
+    printed = FieldProvenance("prose", raw="依申请公开 12 件")
+    assert evidence(path, printed, image_url="/x.png").text == printed.raw  # no page: no image
+    gone = evidence(tmp_path / "moved.pdf", prov)
+    assert (gone.kind, gone.text) == ("text", prov.raw) and "not at hand" in gone.note
+    assert evidence(tmp_path / "moved.pdf", FieldProvenance("absent")).kind == "none"
+
+
 def test_pdf_crop_is_fast(pdf_report):
     path, result = pdf_report
     provs = list(_table_fields(result).values())[:20]

@@ -20,14 +20,13 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from extractors.standard_model import APPEAL_GROUPS
 
 from .. import export as exports
-from .evidence import cell_image, table_html
+from .evidence import Evidence, cell_image, evidence
 from .queue import (ACTIONS, BadValue, Filters, FieldView, Item, field_view, latest_decisions, open_items,
                     parse_value, record)
 
@@ -164,17 +163,11 @@ def _query(filters: Filters, **extra) -> str:
     return urlencode({k: v for k, v in pairs.items() if v is not None})
 
 
-def _evidence(review: Review, view: FieldView) -> dict:
-    """What the page shows as evidence: a page image (fetched by the browser), a table with
-    the cell marked, or the text as printed."""
+def _evidence(review: Review, view: FieldView) -> Evidence:
+    """The page's evidence: an image the browser fetches, a table with the cell marked, or
+    the text as printed."""
     raw = review.raw_path(view.report["raw_path"])
-    prov = view.field_provenance()
-    if raw is None or not raw.is_file():
-        return {"kind": "none", "note": "the source file is not at hand"}
-    if prov.page is not None and prov.bbox is not None:
-        return {"kind": "image", "src": f"/evidence/{view.item.report_id}/{view.item.field}.png"}
-    if prov.table is not None:
-        html = table_html(raw, prov)
-        if html is not None:
-            return {"kind": "table", "html": Markup(html)}  # escaped by table_html
-    return {"kind": "text", "raw": prov.raw}
+    if raw is None:
+        return Evidence("none", note="the run kept no source file for this report")
+    return evidence(raw, view.field_provenance(),
+                    image_url=f"/evidence/{view.item.report_id}/{view.item.field}.png")

@@ -48,19 +48,28 @@ _MUPDF_LOCK = threading.Lock()
 class Evidence:
     kind: Literal["image", "table", "text", "none"]
     png: bytes | None = None  # kind "image": the crop, cell outlined
+    url: str | None = None  # kind "image", instead of png: where the browser fetches the crop
     html: str | None = None  # kind "table": the table, cell marked class="hit"
     text: str | None = None  # kind "text": the field as printed (prov.raw)
+    note: str | None = None  # kinds "text" and "none": why there is nothing more to show
 
 
-def evidence(raw_path: Path, prov: FieldProvenance) -> Evidence:
-    """The best evidence there is: a page crop, else the table, else the printed text."""
-    png = cell_image(raw_path, prov)
+def evidence(raw_path: Path, prov: FieldProvenance, image_url: str | None = None) -> Evidence:
+    """The best evidence there is: a page crop, else the table, else the printed text (all
+    that is left when the source file is not at hand, which `note` then says). With
+    `image_url`, a field with a page and bbox gets that URL instead of a crop rendered now
+    (a web page lets the browser fetch it, from cell_image)."""
+    at_hand = Path(raw_path).is_file()
+    if at_hand and image_url is not None and prov.page is not None and prov.bbox is not None:
+        return Evidence("image", url=image_url)
+    png = cell_image(raw_path, prov) if at_hand else None
     if png is not None:
         return Evidence("image", png=png)
-    table = table_html(raw_path, prov)
+    table = table_html(raw_path, prov) if at_hand else None
     if table is not None:
         return Evidence("table", html=table)
-    return Evidence("text", text=prov.raw) if prov.raw else Evidence("none")
+    note = None if at_hand else "the source file is not at hand"
+    return Evidence("text", text=prov.raw, note=note) if prov.raw else Evidence("none", note=note)
 
 
 def cell_image(raw_path: Path, prov: FieldProvenance, *, margin: float = 30.0,
