@@ -113,9 +113,19 @@ def plan(names: dict[Path, str], out: Path, force: bool, mode: Mode = "off",
         except OSError:
             pass  # gone or unreadable: the task records the error when extraction fails too
         job = Job(str(path), json_name, size, sha)
-        current = not force and _is_current(out / json_name, sha, mode, reader)
+        current = (not force and _is_current(out / json_name, sha, mode, reader)
+                   and not _pictures_since(path, out / json_name))
         (done if current else todo).append(job)
     return todo, done
+
+
+def _pictures_since(path: Path, json_path: Path) -> bool:
+    """Whether pictures came into a page's <stem>_files/ folder after its JSON was written:
+    a harvest gets a picture it failed to get before, and the page (unchanged) is read again."""
+    try:
+        return path.with_name(f"{path.stem}_files").stat().st_mtime_ns > json_path.stat().st_mtime_ns
+    except OSError:  # no such folder (most files), or no JSON yet
+        return False
 
 
 def _is_current(json_path: Path, sha: str, mode: Mode, reader: str | None) -> bool:

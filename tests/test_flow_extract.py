@@ -213,6 +213,25 @@ def test_plan_resumes_only_current_records(tmp_path):
     assert len(todo) == 4 and done == []
 
 
+def test_a_page_whose_pictures_came_later_is_read_again(tmp_path):
+    """A harvest that failed to fetch a page's picture gets it on a later run; the page's JSON
+    was made without it, so the page, unchanged, is extracted again."""
+    page = tmp_path / "page.html"
+    page.write_text("<p>报告</p>", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    record = {"document": page.name, "extractor_version": EXTRACTOR_VERSION, "sha256": extract.sha256_of(page)}
+    (out / "page.html.json").write_text(json.dumps(record))
+    names = {page: "page.html.json"}
+    assert extract.plan(names, out, force=False)[0] == []
+    pictures = tmp_path / "page_files"
+    pictures.mkdir()
+    (pictures / "table3.png").write_bytes(b"\x89PNG")
+    later = (out / "page.html.json").stat().st_mtime + 5
+    os.utime(pictures, (later, later))
+    assert [j.path for j in extract.plan(names, out, force=False)[0]] == [str(page)]
+
+
 def test_oversized_file_is_never_read(tmp_path, monkeypatch):
     big = tmp_path / "big.pdf"
     with open(big, "wb") as fh:

@@ -162,3 +162,45 @@ def test_a_manifest_without_the_columns_is_a_usage_error(tmp_path, capsys):
     manifest.write_text("name,link\n某局,http://example.invalid/\n", encoding="utf-8")
     code, _ = run_cli(["harvest", str(manifest), "--raw", str(tmp_path / "raw")])
     assert code == 2 and "agency, year, url" in capsys.readouterr().err
+
+
+PICTABLES = Path(__file__).parents[1] / "eval" / "pictables"
+
+
+def test_a_report_page_comes_with_its_pictures(tmp_path):
+    """Portals paste the tables into report pages as pictures: the harvest fetches them with
+    the page, and extraction reads the page from the raw store as it reads the same page
+    saved by a browser (eval/pictables: tables as pictures beside the page)."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from extractors.pipeline import extract_file
+
+    original = PICTABLES / "pictable005.html"
+    html = original.read_bytes().decode("gbk")  # as many portals still write them
+    with Portal() as portal:
+        # named as portals name them: lazily loaded from an absolute URL, relative, and an icon that is gone
+        html = html.replace('<img src="pictable005_files/table2.png"',
+                            f'<img src="/loading.gif" data-src="{portal.url("/static/t2.png")}"', 1)
+        html = html.replace("<body>", '<body><img src="/icons/share.gif">', 1)
+        portal.routes.update({
+            "/art/pictable005.html": Route(html.encode("gbk")),
+            "/static/t2.png": Route((PICTABLES / "pictable005_files" / "table2.png").read_bytes()),
+            "/art/pictable005_files/table3.png": Route((PICTABLES / "pictable005_files" / "table3.png").read_bytes()),
+        })
+        manifest = write_manifest(tmp_path / "m.csv", [("某局", 2021, portal.url("/art/pictable005.html"))])
+        raw = tmp_path / "raw"
+        code, stdout = run_cli(["harvest", str(manifest), "--raw", str(raw), "--allow-host", portal.address])
+    assert code == 0, stdout
+    assert portal.hits("/static/t2.png") == portal.hits("/art/pictable005_files/table3.png") == 1
+    assert portal.hits("/loading.gif") == 0 and portal.hits("/icons/share.gif") >= 1
+    fetches = _fetches(raw)
+    assert {f["url"].rsplit("/", 1)[1] for f in fetches if f["role"] == "picture" and f["status"] == "ok"} \
+        == {"t2.png", "table3.png"}
+    crawl = sqlite3.connect(raw / "manifest.sqlite").execute("SELECT status, reports FROM crawls").fetchone()
+    assert crawl == ("partial", 1)  # the icon's 404: its row is tried again next time
+    page = next(f for f in fetches if f["role"] == "report")
+    stored = raw / "objects" / page["sha256"][:2] / f"{page['sha256']}.html"
+    assert len(list(stored.with_name(f"{stored.stem}_files").iterdir())) == 2
+
+    harvested, saved = extract_file(stored), extract_file(original)
+    assert harvested.status == "ok" and any(p.source == "ocr" for p in harvested.provenance.values())
+    assert harvested.fields == saved.fields

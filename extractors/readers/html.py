@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
-from .pictures import Loader, data_uri_bytes, local_loader, read_pictures
+from .pictures import Loader, data_uri_bytes, fetched_name, local_loader, read_pictures
 from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
 # Western single-byte declarations on Chinese pages are template defaults, never the truth.
@@ -67,8 +67,15 @@ def read_html_native(path: Path) -> tuple[Document, Loader]:
     body = root.find("body")
     walker = _Walker(DocumentBuilder(str(path), "html"))
     walker.document(body if body is not None else root)
-    beside = local_loader(path.parent)
-    return walker.builder.doc, lambda name: walker.inline.get(name) or beside(name)
+    beside = local_loader(path.parent)  # a page saved by a browser: page.html, page_files/
+    fetched = local_loader(path.with_name(f"{path.stem}_files"))  # a page harvested with its pictures
+    return walker.builder.doc, lambda name: (walker.inline.get(name) or beside(name)
+                                             or fetched(fetched_name(name)))
+
+
+def img_src(img) -> str:
+    """Where an <img> is: lazy-loading pages put the real address in data-src or data-original."""
+    return (img.get("data-src") or img.get("data-original") or img.get("src") or "").strip()
 
 
 def decode_html(data: bytes) -> str:
@@ -184,9 +191,7 @@ class _Walker:
             elif tag == "img":
                 # Tables pasted as pictures: the extractor must know something is there.
                 flow.brk()
-                # lazy-loading pages put the real address in data-src or data-original
-                src = child.get("data-src") or child.get("data-original") or child.get("src") or ""
-                self.builder.image(self._picture(src))
+                self.builder.image(self._picture(img_src(child)))
             elif tag in _BLOCK:
                 flow.brk()
                 self._walk(child, flow, on_table)

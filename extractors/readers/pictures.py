@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import urllib.parse
 import warnings
@@ -214,6 +215,13 @@ def local_loader(folder: Path) -> Callable[[str], bytes | None]:
 
     return load
 
+
+
+def fetched_name(src: str) -> str:
+    """The file name the harvester keeps a page's picture under, in the page's <stem>_files/
+    folder: a page names its pictures by any URL (absolute, /rooted, with a query), and this
+    is the name both sides can make from the src alone."""
+    return hashlib.sha256(src.encode("utf-8")).hexdigest()[:32]
 
 
 def data_uri_bytes(src: str) -> bytes | None:

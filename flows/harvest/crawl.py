@@ -4,21 +4,31 @@ The URL may be a report file, a page whose body is the report, a page with the r
 attached (PDF/DOC/DOCX/WPS, or a ZIP of them), or a portal's listing of reports to search by
 link text for the year's 年度报告, page after page. What was fetched before is read from the
 raw store instead of the portal (with `refresh`, revalidated by a conditional request).
+
+A page whose body is the report comes with its pictures (portals paste tables as pictures):
+each is stored once by content, as every file is, and linked into the page's own folder,
+<page sha256>_files/, under the name the HTML reader looks for (readers.pictures.fetched_name).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from extractors.readers.pictures import fetched_name
 
 from .archives import members
 from .fetch import Fetcher
-from .links import REPORT_SUFFIXES, parse_page
+from .links import REPORT_SUFFIXES, Page, parse_page
 from .raw_store import MEMBER_FORMATS, REPORT_FORMATS, RawStore
 
 MAX_DEPTH = 2  # listing → report page → attachment
 MAX_PAGES = 30  # pages of one crawl: listings with their 下一页, report pages
+MAX_PICTURES = 40  # of one report page: its tables, and the logos and icons around them
 
 
 @dataclass(frozen=True)
@@ -68,7 +78,7 @@ class Crawler:
                 if pages > MAX_PAGES:
                     crawl.note = f"stopped after {MAX_PAGES} pages"
                     break
-                crawl.reports += self._page(path, url, depth, row, queue)
+                crawl.reports += self._page(path, url, depth, row, queue, crawl, failures)
             elif fmt in REPORT_FORMATS:
                 self.store.set_role(url, row.url, "report")
                 crawl.reports += 1
@@ -80,7 +90,7 @@ class Crawler:
         self.store.finish_crawl(row.url, row.agency, str(row.year or ""), crawl.status, crawl.reports, crawl.note)
         return crawl
 
-    def _get(self, url: str, row: Row, parent: str | None, crawl: Crawl):
+    def _get(self, url: str, row: Row, parent: str | None, crawl: Crawl, role: str | None = None):
         """The stored object for `url` (fetched now, or before), or None if it failed."""
         known = self.store.fetched(url, row.url)
         if known and known["status"] == "ok" and not self.refresh:
@@ -102,13 +112,15 @@ class Crawler:
             return None
         path, fmt = self.store.keep(got.path, got.sha256, urlsplit(got.final_url).path)
         self.store.record(**base, status="ok", sha256=got.sha256, size=got.size, format=fmt,
-                          role="page" if fmt == "html" else "file")
+                          role=role or ("page" if fmt == "html" else "file"))
         return path, fmt
 
-    def _page(self, path, url: str, depth: int, row: Row, queue: deque) -> int:
+    def _page(self, path: Path, url: str, depth: int, row: Row, queue: deque, crawl: Crawl,
+              failures: list[str]) -> int:
         page = parse_page(path.read_bytes(), self.store.fetched(url, row.url)["final_url"] or url)
         if page.is_report():
             self.store.set_role(url, row.url, "report")
+            failures += self._pictures(path, page, url, row, crawl)
             return 1
         if depth >= MAX_DEPTH:
             return 0
@@ -123,6 +135,22 @@ class Crawler:
         for link in page.next_pages():  # the next page of a listing is the same depth
             queue.append((link.url, depth, url))
         return 0
+
+    def _pictures(self, page_path: Path, page: Page, url: str, row: Row, crawl: Crawl) -> list[str]:
+        """Fetch a report page's pictures into its <sha256>_files/ folder; the URLs that failed."""
+        folder = page_path.with_name(f"{page_path.stem}_files")
+        failed = []
+        for picture in page.pictures[:MAX_PICTURES]:
+            got = self._get(picture.url, row, url, crawl, role="picture")
+            if got is None:
+                failed.append(picture.url)
+                continue
+            path, fmt = got
+            target = folder / fetched_name(picture.text)
+            if fmt == "image" and not target.exists():
+                folder.mkdir(exist_ok=True)
+                _link_or_copy(path, target)
+        return failed
 
     def _unpack(self, archive, url: str, row: Row) -> int:
         found = 0
@@ -139,3 +167,15 @@ class Crawler:
                               role="report" if report else "file")
             found += report
         return found
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source` (a copy where links are refused), put in place
+    whole: a killed harvest leaves the picture there or not, never half of it."""
+    part = target.with_name(target.name + ".part")
+    part.unlink(missing_ok=True)
+    try:
+        os.link(source, part)
+    except OSError:
+        shutil.copyfile(source, part)
+    os.replace(part, target)

@@ -13,7 +13,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree
 
-from extractors.readers.html import decode_html
+from extractors.readers.html import decode_html, img_src
 
 REPORT_SUFFIXES = (".pdf", ".doc", ".docx", ".wps", ".rtf", ".odt", ".zip", ".txt")
 _REPORT_WORDS = re.compile(r"年度报告|年报")
@@ -34,6 +34,7 @@ class Link:
 class Page:
     text: str  # the page's visible text
     links: list[Link]
+    pictures: list[Link]  # <img>: url absolute, text the src as the page writes it (data: URIs left out)
 
     def is_report(self) -> bool:
         """The page's body is a report: the title words and the template's section words."""
@@ -58,7 +59,7 @@ class Page:
 def parse_page(data: bytes, url: str) -> Page:
     root = etree.fromstring(decode_html(data).encode("utf-8"), parser=_PARSER)
     if root is None:
-        return Page("", [])
+        return Page("", [], [])
     etree.strip_elements(root, "script", "style", with_tail=False)
     base = next((b.get("href") for b in root.iter("base") if b.get("href")), None)
     base = urljoin(url, base) if base else url
@@ -71,7 +72,12 @@ def parse_page(data: bytes, url: str) -> Page:
         text = " ".join("".join(a.itertext()).split()) or (a.get("title") or "").strip()
         if target not in links or (text and not links[target].text):
             links[target] = Link(target, text)
-    return Page(" ".join("".join(root.itertext()).split()), list(links.values()))
+    pictures: dict[str, Link] = {}
+    for img in root.iter("img"):
+        src = img_src(img)
+        if src and not src.startswith("data:"):
+            pictures.setdefault(src, Link(urldefrag(urljoin(base, src))[0], src))
+    return Page(" ".join("".join(root.itertext()).split()), list(links.values()), list(pictures.values()))
 
 
 def _of_year(text: str, year: int) -> bool:
