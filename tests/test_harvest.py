@@ -180,7 +180,7 @@ def test_a_report_page_comes_with_its_pictures(tmp_path):
         # named as portals name them: lazily loaded from an absolute URL, relative, and an icon that is gone
         html = html.replace('<img src="pictable005_files/table2.png"',
                             f'<img src="/loading.gif" data-src="{portal.url("/static/t2.png")}"', 1)
-        html = html.replace("<body>", '<body><img src="/icons/share.gif">', 1)
+        html = html.replace("<body>", '<body><img src="/icons/share.gif"><img src="file:///C:/image001.png">', 1)
         portal.routes.update({
             "/art/pictable005.html": Route(html.encode("gbk")),
             "/static/t2.png": Route((PICTABLES / "pictable005_files" / "table2.png").read_bytes()),
@@ -195,6 +195,7 @@ def test_a_report_page_comes_with_its_pictures(tmp_path):
     fetches = _fetches(raw)
     assert {f["url"].rsplit("/", 1)[1] for f in fetches if f["role"] == "picture" and f["status"] == "ok"} \
         == {"t2.png", "table3.png"}
+    assert not any(f["url"].startswith("file:") for f in fetches)  # the author's disk: not asked for
     crawl = sqlite3.connect(raw / "manifest.sqlite").execute("SELECT status, reports FROM crawls").fetchone()
     assert crawl == ("partial", 1)  # the icon's 404: its row is tried again next time
     page = next(f for f in fetches if f["role"] == "report")

@@ -34,7 +34,7 @@ class Link:
 class Page:
     text: str  # the page's visible text
     links: list[Link]
-    pictures: list[Link]  # <img>: url absolute, text the src as the page writes it (data: URIs left out)
+    pictures: list[Link]  # <img> on the web: url absolute, text the src as the page writes it
 
     def is_report(self) -> bool:
         """The page's body is a report: the title words and the template's section words."""
@@ -75,8 +75,10 @@ def parse_page(data: bytes, url: str) -> Page:
     pictures: dict[str, Link] = {}
     for img in root.iter("img"):
         src = img_src(img)
-        if src and not src.startswith("data:"):
-            pictures.setdefault(src, Link(urldefrag(urljoin(base, src))[0], src))
+        target = urldefrag(urljoin(base, src))[0]
+        # data: is inside the page; file: is the author's disk (pasted from Word), not the portal's
+        if src and urlsplit(target).scheme in ("http", "https"):
+            pictures.setdefault(src, Link(target, src))
     return Page(" ".join("".join(root.itertext()).split()), list(links.values()), list(pictures.values()))
 
 
