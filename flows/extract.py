@@ -36,6 +36,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from extractors.llm.settings import Mode
 from extractors.pipeline import EXTRACTOR_VERSION, Draft, finish, first_pass, sha256_of, unasked
 from extractors.readers import MAX_BYTES
+from extractors.readers.pictures import pictures_folder
 from extractors.result import DocumentResult
 
 from . import outputs
@@ -123,7 +124,7 @@ def _pictures_since(path: Path, json_path: Path) -> bool:
     """Whether pictures came into a page's <stem>_files/ folder after its JSON was written:
     a harvest gets a picture it failed to get before, and the page (unchanged) is read again."""
     try:
-        return path.with_name(f"{path.stem}_files").stat().st_mtime_ns > json_path.stat().st_mtime_ns
+        return pictures_folder(path).stat().st_mtime_ns > json_path.stat().st_mtime_ns
     except OSError:  # no such folder (most files), or no JSON yet
         return False
 

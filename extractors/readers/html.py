@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
-from .pictures import Loader, data_uri_bytes, fetched_name, local_loader, read_pictures
+from .pictures import Loader, data_uri_bytes, fetched_name, local_loader, pictures_folder, read_pictures
 from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
 # Western single-byte declarations on Chinese pages are template defaults, never the truth.
@@ -68,7 +68,7 @@ def read_html_native(path: Path) -> tuple[Document, Loader]:
     walker = _Walker(DocumentBuilder(str(path), "html"))
     walker.document(body if body is not None else root)
     beside = local_loader(path.parent)  # a page saved by a browser: page.html, page_files/
-    fetched = local_loader(path.with_name(f"{path.stem}_files"))  # a page harvested with its pictures
+    fetched = local_loader(pictures_folder(path))  # a page harvested with its pictures
     return walker.builder.doc, lambda name: (walker.inline.get(name) or beside(name)
                                              or fetched(fetched_name(name)))
 

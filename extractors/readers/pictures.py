@@ -217,6 +217,11 @@ def local_loader(folder: Path) -> Callable[[str], bytes | None]:
 
 
 
+def pictures_folder(page: Path) -> Path:
+    """<stem>_files/ beside a page: where a browser saves its pictures, and the harvester too."""
+    return page.with_name(f"{page.stem}_files")
+
+
 def fetched_name(src: str) -> str:
     """The file name the harvester keeps a page's picture under, in the page's <stem>_files/
     folder: a page names its pictures by any URL (absolute, /rooted, with a query), and this

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from extractors.readers.pictures import fetched_name
+from extractors.readers.pictures import fetched_name, pictures_folder
 
 from .archives import members
 from .fetch import Fetcher
@@ -138,7 +138,7 @@ class Crawler:
 
     def _pictures(self, page_path: Path, page: Page, url: str, row: Row, crawl: Crawl) -> list[str]:
         """Fetch a report page's pictures into its <sha256>_files/ folder; the URLs that failed."""
-        folder = page_path.with_name(f"{page_path.stem}_files")
+        folder = pictures_folder(page_path)
         failed = []
         for picture in page.pictures[:MAX_PICTURES]:
             got = self._get(picture.url, row, url, crawl, role="picture")

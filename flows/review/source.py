@@ -50,10 +50,13 @@ def load_documents(engine: Engine, folder: Path) -> int:
     run_id = functools.cache(lambda: store.start_run(engine, {"command": "review", "loaded": str(folder)}))
     count = 0
     for entry in summary.get("files", []):
-        data_path = folder / entry["json"]
-        head = outputs.read_record_header(data_path)
-        if head is None or not head["sha256"]:  # missing, damaged, or a file never read: nothing to review
+        try:
+            data = (folder / entry["json"]).read_bytes()
+            sha256 = json.loads(data).get("sha256")
+        except (OSError, ValueError, AttributeError):  # missing or damaged
             continue
-        count += store.save_if_changed(engine, data_path.read_bytes(), head["sha256"],
-                                       {"raw_path": str(Path(entry["path"]).resolve())}, run_id, saved)
+        if not sha256:  # a file that could not be read: nothing in it to review
+            continue
+        count += store.save_if_changed(engine, data, sha256, {"raw_path": str(Path(entry["path"]).resolve())},
+                                       run_id, saved)
     return count
