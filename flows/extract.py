@@ -39,7 +39,7 @@ from extractors.readers import MAX_BYTES
 from extractors.readers.pictures import pictures_folder
 from extractors.result import DocumentResult
 
-from . import outputs
+from . import outputs, sandbox
 from .prefect_api import api_for_runs, stop_local_api
 
 MAX_BATCH = 50
@@ -178,6 +178,9 @@ def _guarded(job: Job, work: Callable[[], DocumentResult | Draft]) -> DocumentRe
         return work()
     except OSError as err:
         return _error_record(job, "io_error", f"{name}: {err.strerror or err}")
+    except MemoryError:  # the sandbox's cap on the address space: the file asked for too much
+        return _error_record(job, "over_memory", f"{name}: reading it needed more memory than "
+                             f"a document may have (set {sandbox.MEMORY_ENV} to raise it)")
     except Exception as err:  # a bug in extraction: recorded, and retried by the next run
         return _error_record(job, "internal", f"{name}: {type(err).__name__}: {err}")
 
@@ -203,7 +206,17 @@ def extract_one(job: Job, out: Path, mode: Mode = "off", ask_later: bool = False
 @task(name="extract-batch", cache_policy=NO_CACHE, persist_result=False)
 def extract_batch(jobs: list[Job], out: str, mode: Mode = "off",
                   ask_later: bool = False) -> dict[str, tuple[float, Draft | None]]:
-    return {job.json_name: extract_one(job, Path(out), mode, ask_later) for job in jobs}
+    """The batch's documents in sandboxed children (flows.sandbox): one that runs past its
+    time or memory gets an error record, and the others go on."""
+    out_dir = Path(out)
+
+    def failed(job: Job, code: str, message: str) -> tuple[float, None]:
+        _write(job, out_dir, _error_record(job, code, message))
+        return 0.0, None
+
+    results = sandbox.run_each(jobs, lambda job: extract_one(job, out_dir, mode, ask_later), failed,
+                               sandbox.Limits.from_env(), name=lambda job: Path(job.path).name)
+    return {job.json_name: result for job, result in zip(jobs, results)}
 
 
 def ask_and_finish(job: Job, draft: Draft, llm, out: Path) -> float:
