@@ -3,7 +3,8 @@
 E.g. 共收到政府信息公开申请17件 → requests.new.total; 其中予以公开16宗 → requests.granted.total.
 Only sentences about 政府信息公开申请 are read, and a breakdown (予以公开、不予公开 …) only after
 the sentence has stated its total, because reports use the same words for other counts
-(政策文件……其中主动公开16件、不予公开1件).
+(政策文件……其中主动公开16件、不予公开1件). A figure of more digits than a count can have
+(values.MAX_DIGITS) is not read: there is no count to compare it with.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import unicodedata
 
 from ..result import ProseFigure
 from ..standard_model import REQUEST_ROWS
+from .values import MAX_DIGITS
 
 _UNIT = r"(?:件|宗|个|份)"
+# A figure: the gap before it takes no digit and a unit must follow, so a longer number is
+# not read at all, never by its head.
+_N = rf"(\d{{1,{MAX_DIGITS}}})"
 _GAP = r"[^，,。；;：:\d]{0,12}?"
 _WITH_CARRIED = re.compile(r"[(（][^)）]{0,4}(上年|结转)")
 _NO_CHANGE = re.compile(r"增|减|多|少|比|同比|结转|上年|下年")
@@ -26,30 +31,30 @@ def _rows(template: str, prefix: str) -> tuple[str, ...]:
 
 # Totals that open a sentence about applications.
 _TOTALS = (
-    (re.compile(rf"(?:新?收到|受理|新收){_GAP}申请{_GAP}(\d+){_UNIT}"), lambda t: ("requests.new.total",)),
+    (re.compile(rf"(?:新?收到|受理|新收){_GAP}申请{_GAP}{_N}{_UNIT}"), lambda t: ("requests.new.total",)),
     # 办理 counts what was handled; reports use it for the total of results, and it is
     # often meant as the applications received too, so a failure names both.
-    (re.compile(rf"办理{_GAP}申请{_GAP}(\d+){_UNIT}"), lambda t: ("requests.total.total",)),
-    (re.compile(rf"答复{_GAP}申请{_GAP}(\d+){_UNIT}"), lambda t: ("requests.total.total",)),
-    (re.compile(rf"办结{_GAP}(\d+){_UNIT}"), lambda t: ("requests.total.total",)),
+    (re.compile(rf"办理{_GAP}申请{_GAP}{_N}{_UNIT}"), lambda t: ("requests.total.total",)),
+    (re.compile(rf"答复{_GAP}申请{_GAP}{_N}{_UNIT}"), lambda t: ("requests.total.total",)),
+    (re.compile(rf"办结{_GAP}{_N}{_UNIT}"), lambda t: ("requests.total.total",)),
 )
 # The breakdown that may follow in the same sentence.
 _CARRIED = (
-    (re.compile(rf"上年(?:度)?结转{_GAP}(\d+){_UNIT}"), lambda t: ("requests.carried.total",)),
-    (re.compile(rf"结转(?:至|到)?下一?年度?{_GAP}(\d+){_UNIT}"), lambda t: ("requests.carry_forward.total",)),
+    (re.compile(rf"上年(?:度)?结转{_GAP}{_N}{_UNIT}"), lambda t: ("requests.carried.total",)),
+    (re.compile(rf"结转(?:至|到)?下一?年度?{_GAP}{_N}{_UNIT}"), lambda t: ("requests.carry_forward.total",)),
 )
 _PARTS = (
-    (re.compile(rf"(?:予以公开|同意公开){_GAP}(\d+){_UNIT}"), lambda t: ("requests.granted.total",)),
-    (re.compile(rf"部分公开{_GAP}(\d+){_UNIT}"), lambda t: ("requests.partial.total",)),
-    (re.compile(rf"不予公开{_GAP}(\d+){_UNIT}"), lambda t: _rows(t, "denied_")),
-    (re.compile(rf"无法提供{_GAP}(\d+){_UNIT}"), lambda t: _rows(t, "unable_")),
-    (re.compile(rf"不予处理{_GAP}(\d+){_UNIT}"), lambda t: _rows(t, "rejected_")),
-    (re.compile(rf"其他处理{_GAP}(\d+){_UNIT}"),
+    (re.compile(rf"(?:予以公开|同意公开){_GAP}{_N}{_UNIT}"), lambda t: ("requests.granted.total",)),
+    (re.compile(rf"部分公开{_GAP}{_N}{_UNIT}"), lambda t: ("requests.partial.total",)),
+    (re.compile(rf"不予公开{_GAP}{_N}{_UNIT}"), lambda t: _rows(t, "denied_")),
+    (re.compile(rf"无法提供{_GAP}{_N}{_UNIT}"), lambda t: _rows(t, "unable_")),
+    (re.compile(rf"不予处理{_GAP}{_N}{_UNIT}"), lambda t: _rows(t, "rejected_")),
+    (re.compile(rf"其他处理{_GAP}{_N}{_UNIT}"),
      lambda t: ("requests.other.total",) if t == "2019" else _rows(t, "other_")),
 )
 _APPEALS = (
-    (re.compile(rf"行政复议(?:案件)?{_GAP}(\d+)(?:件|宗|起|个)"), ("review.total",)),
-    (re.compile(rf"行政诉讼(?:案件)?{_GAP}(\d+)(?:件|宗|起|个)"),
+    (re.compile(rf"行政复议(?:案件)?{_GAP}{_N}(?:件|宗|起|个)"), ("review.total",)),
+    (re.compile(rf"行政诉讼(?:案件)?{_GAP}{_N}(?:件|宗|起|个)"),
      ("suit_direct.total", "suit_after_review.total")),
 )
 

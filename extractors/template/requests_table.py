@@ -9,6 +9,7 @@ from ..result import Reading
 from ..standard_model import APPLICANT_COLUMNS, REQUEST_ROWS
 from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
 from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading
+from .values import MAX_DIGITS
 
 N = len(APPLICANT_COLUMNS)
 _GROUP = re.compile(r"\(([一二三四五六七])\)")  # （三） of 三（三）不予公开, after normalize
@@ -132,16 +133,24 @@ def _row_readings(key: str, exact: bool, rv: RowView,
 
 def _rejoin_split_number(cells: list[Cell]) -> list[Cell] | None:
     """Two adjacent digit cells that together make the row add up (R3) were one number."""
-    if len(cells) != N + 1 or not all(c.text.strip().isdigit() for c in cells):
+    if len(cells) != N + 1 or not all(_plain_count(c.text) for c in cells):
         return None
     found = []
     for i in range(N):
         joined = cells[i].model_copy(update={"text": cells[i].text.strip() + cells[i + 1].text.strip()})
         candidate = cells[:i] + [joined] + cells[i + 2:]
+        if not _plain_count(joined.text):
+            continue
         numbers = [int(c.text) for c in candidate]
         if sum(numbers[:-1]) == numbers[-1]:
             found.append(candidate)
     return found[0] if len(found) == 1 else None
+
+
+def _plain_count(text: str) -> bool:
+    """Digits that int() takes (isdigit() admits '①', which it refuses) and the dataset holds."""
+    text = text.strip()
+    return text.isdecimal() and len(text) <= MAX_DIGITS
 
 
 def _header_columns(table: Table) -> dict[int, str]:

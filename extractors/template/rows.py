@@ -68,7 +68,7 @@ def cell_reading(key: str, cell: Cell, kind: Kind, label: str, exact_label: bool
         page=cell.prov.page, bbox=cell.prov.bbox, source=cell.prov.source, note=note,
         image=cell.prov.image)
     if parsed.status == "garbled":
-        prov.note = f"cell text is not a clean number: {cell.text!r}"
+        prov.note = parsed.reason or f"cell text is not a clean number: {cell.text!r}"
         confidence = CONF_GARBLED
     elif not exact_label:
         confidence = CONF_FUZZY_LABEL
