@@ -50,9 +50,9 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         """NIANBAO_DOC_TIMEOUT (seconds, default 600: a 150-page scan at ~3 s a page fits)
-        and NIANBAO_DOC_MEMORY_MB (default 1536: a 300-page PDF peaks at ~150 MB, OCR of a
-        page at ~300 MB)."""
-        return cls(float(os.environ.get(TIMEOUT_ENV, 600)), int(float(os.environ.get(MEMORY_ENV, 1536)) * 2**20))
+        and NIANBAO_DOC_MEMORY_MB (default 1024; measured: a 300-page PDF adds ~150 MB, OCR
+        with its models 250–400 MB)."""
+        return cls(float(os.environ.get(TIMEOUT_ENV, 600)), int(float(os.environ.get(MEMORY_ENV, 1024)) * 2**20))
 
 
 Failed = Callable[[T, str, str], R]  # (item, error code, message) → the item's result
