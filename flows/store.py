@@ -53,6 +53,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from extractors.llm.asks import unsettled_sections
 from extractors.result import DocumentResult
 from extractors.standard_model import MONEY_KEYS
+from extractors.template.values import MAX_DIGITS, in_range
 
 SQLITE_NAME = "nianbao.sqlite"
 BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another process's transaction
@@ -301,20 +302,36 @@ _PROVENANCE = {"method": "method", "page": "page", "table_id": "table", "row": "
                "raw": "raw", "label": "label", "image": "image", "source": "source", "note": "note"}
 
 
+def _out_of_range(result: DocumentResult) -> dict[str, str]:
+    """Numbers the dataset cannot hold (a 30-digit count: int64 and float64 cannot), with
+    why. The template extractor refuses them itself; this guards values from elsewhere (an
+    LLM's answer, a JSON of an earlier version), stored as null and flagged."""
+    out = {}
+    for key, value in result.fields.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not in_range(value):
+            out[key] = f"a number the dataset cannot hold (more than {MAX_DIGITS} digits, or not finite)"
+    return out
+
+
 def _field_rows(report_id: int, result: DocumentResult) -> list[dict]:
     flagged = {item.field for item in result.review}
+    refused = _out_of_range(result)
     rows = []
     for key, value in result.fields.items():
         prov = result.provenance.get(key)
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        rows.append({
+        refusal = refused.get(key)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and refusal is None
+        row = {
             "report_id": report_id, "key": key,
             "value_num": float(value) if number else None,
             "value_text": value if isinstance(value, str) else None,
-            "confidence": result.confidence.get(key), "flagged": key in flagged,
+            "confidence": result.confidence.get(key), "flagged": key in flagged or refusal is not None,
             **{column: getattr(prov, attr, None) for column, attr in _PROVENANCE.items()},
             "bbox": _json(list(prov.bbox)) if prov and prov.bbox else None,
-        })
+        }
+        if refusal:
+            row["note"] = "; ".join(filter(None, (row["note"], refusal)))
+        rows.append(row)
     return rows
 
 
@@ -325,7 +342,8 @@ def _rule_rows(report_id: int, result: DocumentResult) -> list[dict]:
 
 
 def _review_rows(report_id: int, result: DocumentResult) -> list[dict]:
-    return [{"report_id": report_id, "field": i.field, "reason": i.reason} for i in result.review]
+    return ([{"report_id": report_id, "field": i.field, "reason": i.reason} for i in result.review]
+            + [{"report_id": report_id, "field": key, "reason": why} for key, why in _out_of_range(result).items()])
 
 
 def value_of(key: str, number: float | None, text: str | None) -> int | float | str | None:

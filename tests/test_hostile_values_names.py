@@ -4,14 +4,20 @@ flagged or neutralised where it is."""
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from extractors.pipeline import finish, first_pass
+from extractors.result import DocumentResult, FieldProvenance
 from extractors.readers.text_dump import parse_text_dump
 from extractors.synth import generate
 from extractors.template import extract_fields
 from extractors.template.prose import prose_figures
 from extractors.template.values import MAX_DIGITS, parse_value
+from flows import export, store
+from flows.review.queue import BadValue
+from flows.review.queue import parse_value as typed_value
 
 # A synthetic 2021 report as a text dump: its first figure of table 三 (new applications from
 # natural persons, 553), its fees (0 万元) and a prose total (703) are replaced below.
@@ -81,3 +87,36 @@ def test_unicode_digits_beside_a_split_number_do_not_crash_the_table():
     doc = parse_text_dump(title + "三、收到和处理政府信息公开申请情况\n" + row + "\n\n\t（七）总计\n" + "\t0\n" * 7)
     readings = extract_fields(doc).readings
     assert readings["requests.new.total"].value == 12
+
+
+def test_numbers_the_dataset_cannot_hold_from_elsewhere_are_stored_null_and_flagged(tmp_path):
+    # An LLM's answer or a JSON of an earlier version may hold what the template refuses.
+    values = {"requests.new.natural": 10 ** 29, "requests.new.commercial": 10 ** 400,
+              "active.fees.amount": float("inf"), "requests.new.total": 7}
+    result = DocumentResult(document="r.txt", sha256="a" * 64, extractor_version="test", template="2021",
+                            fields=values, confidence=dict.fromkeys(values, 0.6),
+                            provenance={k: FieldProvenance("llm", note="read by the LLM") for k in values})
+    engine = store.connect(store.database_url(None, tmp_path))
+    store.save_result(engine, result, {}, store.start_run(engine, {}))
+    export.export(engine, tmp_path / "dataset")
+    rows = {r["field"]: r for r in pq.read_table(tmp_path / "dataset" / "fields.parquet").to_pylist()}
+    for key in ("requests.new.natural", "requests.new.commercial", "active.fees.amount"):
+        assert rows[key]["value_num"] is None and rows[key]["flagged"], key
+    assert rows["requests.new.total"]["value_num"] == 7 and not rows["requests.new.total"]["flagged"]
+    wide = pq.read_table(tmp_path / "dataset" / "reports.parquet").to_pylist()[0]
+    assert wide["requests.new.natural"] is None and wide["requests.new.total"] == 7
+    with engine.connect() as conn:
+        reasons = dict(conn.execute(select(store.review_items.c.field, store.review_items.c.reason)).tuples().all())
+        note = conn.execute(select(store.fields.c.note).where(store.fields.c.key == "requests.new.natural")).scalar()
+    assert set(reasons) == {"requests.new.natural", "requests.new.commercial", "active.fees.amount"}
+    assert "cannot hold" in reasons["requests.new.natural"] and note.startswith("read by the LLM; ")
+    engine.dispose()
+
+
+def test_a_reviewer_cannot_type_a_number_the_dataset_cannot_hold():
+    assert typed_value("requests.new.total", "9" * MAX_DIGITS) == 10 ** MAX_DIGITS - 1
+    for text in ("9" * 30, "1e20"):
+        with pytest.raises(BadValue, match="more than the dataset holds"):
+            typed_value("requests.new.total", text)
+    with pytest.raises(BadValue):
+        typed_value("active.fees.amount", "9" * 30)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 
 from extractors.result import FieldProvenance
 from extractors.standard_model import MONEY_KEYS, is_numeric_key, section_of
+from extractors.template.values import MAX_DIGITS, in_range
 
 from ..store import decisions, fields, reports, review_items, rule_results, value_of, writing
 
@@ -158,6 +159,8 @@ def parse_value(key: str, text: str) -> int | float | str | None:
         raise BadValue(f"{key}: {text!r} is not a number") from None
     if not math.isfinite(number):
         raise BadValue(f"{key}: {text!r} is not a number")
+    if not in_range(number):
+        raise BadValue(f"{key}: {text!r} has more than {MAX_DIGITS} digits, more than the dataset holds")
     if key in MONEY_KEYS:
         return number
     if not number.is_integer():
