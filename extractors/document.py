@@ -72,6 +72,9 @@ class Document(BaseModel):
     blocks: list[Block] = Field(default_factory=list)
     pages: int | None = None
     ocr_pages: list[int] = Field(default_factory=list)  # 1-based pages with no text layer
+    # Parts of the file a reader left out or read only as text (a cap reached, a broken
+    # reference), one line each: the report is read, and what it lost can be told.
+    warnings: list[str] = Field(default_factory=list)
 
     def paragraphs(self) -> list[Paragraph]:
         return [b.paragraph for b in self.blocks if b.paragraph is not None]
