@@ -3,12 +3,37 @@ results with blame, and the review queue. This is the per-document JSON of `nian
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
 Value = int | float | str | None
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WORDS = re.compile(r"([\s/]+)")  # bytes no GB18030 character holds: the bytes between stay whole
+
+
+def os_text(text: str) -> str:
+    """Text that may hold names from the file system, made writable as UTF-8. os.fsdecode
+    keeps the bytes of a name that is not UTF-8 as lone surrogates, which JSON, CSV and
+    database writers refuse: each word holding them is decoded as GB18030 (what Chinese
+    Windows and its zip tools write names in), or else its bytes are shown as \\xNN."""
+    if not _SURROGATE.search(text):
+        return text
+    return "".join(_os_word(w) if _SURROGATE.search(w) else w for w in _WORDS.split(text))
+
+
+def _os_word(word: str) -> str:
+    try:
+        raw = word.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte ('\ud800')
+        return word.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
 
 
 # FieldProvenance and Reading are plain dataclasses: a report has ~200 of each, and building
@@ -103,3 +128,9 @@ class DocumentResult(BaseModel):
     review: list[ReviewItem] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
     llm: LlmRecord | None = None  # set when sections were (to be) asked of the LLM
+
+    # The file's name, and error messages that quote it, may hold bytes that are not UTF-8.
+    # Cleaned when written, not when set: the pipeline assigns `error` after construction.
+    @field_serializer("document", "error")
+    def _writable(self, text: str | None) -> str | None:
+        return None if text is None else os_text(text)

@@ -1,5 +1,6 @@
 """The dataset as files, from the results database, each as CSV (UTF-8, an empty cell for
-null) and Parquet (typed: numbers as numbers):
+null, text that a spreadsheet would take for a formula prefixed with ') and Parquet (typed:
+numbers as numbers, text as it is):
 
 - fields.csv / fields.parquet, tidy: one row per report and field. Parquet keeps numbers and
   text apart (value_num, value_text); the CSV has them in one `value` column. A field a
@@ -18,7 +19,6 @@ other processes write. Every file is written atomically (flows.outputs.atomic_op
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from contextlib import ExitStack, closing
 from datetime import datetime, timezone
@@ -32,7 +32,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from extractors.standard_model import MONEY_KEYS, field_keys, is_numeric_key
 
-from .outputs import atomic_open
+from .outputs import CsvWriter, atomic_open
 from .store import decisions, fields, reports, value_of
 
 TIDY = "fields"
@@ -125,7 +125,7 @@ class _Sink:
     def __init__(self, stack: ExitStack, folder: Path, name: str, schema: pa.Schema,
                  csv_columns: Sequence[str]):
         fh = stack.enter_context(atomic_open(folder / f"{name}.csv", "w", encoding="utf-8", newline=""))
-        self.csv = csv.writer(fh)
+        self.csv = CsvWriter(fh)
         self.csv.writerow(csv_columns)
         self.schema = schema
         self.batch_rows = max(1, _CELLS_PER_BATCH // len(schema))

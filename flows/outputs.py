@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from typing import IO
 from pydantic import ValidationError
 
 from extractors.llm.asks import unsettled_sections
-from extractors.result import DocumentResult, RuleResult
+from extractors.result import DocumentResult, RuleResult, os_text
 
 SUMMARY = "summary.json"
 FIELDS_CSV = "fields.csv"
@@ -129,14 +130,14 @@ def is_output_dir(folder: Path) -> bool:
 def json_names(files: Iterable[Path]) -> dict[Path, str]:
     """The per-document JSON name of every input: `<file name>.json`, except where two inputs
     share a name (or the name is reserved or too long); those get a suffix hashed from the
-    file's absolute path, so the choice does not depend on the order or the other inputs."""
-    files = list(files)
-    counts = Counter(f.name for f in files)
+    file's absolute path, so the choice does not depend on the order or the other inputs.
+    A name that is not UTF-8 is given as os_text reads it."""
+    shown = {f: os_text(f.name) for f in files}  # a name that is not UTF-8, as text
+    counts = Counter(shown.values())
     names = {}
-    for f in files:
-        name = f.name
+    for f, name in shown.items():
         if counts[name] > 1 or f"{name}.json" == SUMMARY or len(name.encode()) > _MAX_NAME_BYTES:
-            digest = hashlib.sha1(str(f.resolve()).encode()).hexdigest()[:10]
+            digest = hashlib.sha1(os.fsencode(f.resolve())).hexdigest()[:10]
             short = name.encode()[:_MAX_NAME_BYTES - 11].decode(errors="ignore")
             name = f"{short}~{digest}"
         names[f] = f"{name}.json"
@@ -186,6 +187,38 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
+# A cell a spreadsheet (Excel, WPS, LibreOffice) would run as a formula: OWASP's CSV
+# injection list. Numbers such as -18 (a change) start with '-' too and stay numbers.
+_FORMULA_START = frozenset("=+-@\t\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_cell(value) -> str:
+    """A value as a CSV cell that is safe to open in a spreadsheet: text that would start a
+    formula gets a leading ' (shown as text, the rest as printed); text is made writable as
+    UTF-8 (os_text). Parquet and the database keep the raw text."""
+    text = "" if value is None else str(value)
+    if not text.isascii():
+        text = os_text(text)
+    if text[:1] in _FORMULA_START and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class CsvWriter:
+    """csv.writer for every CSV the project writes: each cell through spreadsheet_cell."""
+
+    def __init__(self, fh: IO[str]):
+        self._writer = csv.writer(fh)
+
+    def writerow(self, row: Iterable) -> None:
+        self._writer.writerow([spreadsheet_cell(v) for v in row])
+
+    def writerows(self, rows: Iterable[Iterable]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def field_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
     flagged = {item.field for item in result.review}
     for key, value in result.fields.items():
@@ -228,7 +261,7 @@ def rebuild_tables(out: Path) -> tuple[dict[str, dict], list[str]]:
     unreadable: list[str] = []
     with atomic_open(out / FIELDS_CSV, "w", encoding="utf-8", newline="") as f_fh, \
             atomic_open(out / REVIEW_CSV, "w", encoding="utf-8", newline="") as r_fh:
-        fields, review = csv.writer(f_fh), csv.writer(r_fh)
+        fields, review = CsvWriter(f_fh), CsvWriter(r_fh)
         fields.writerow(FIELDS_COLUMNS)
         review.writerow(REVIEW_COLUMNS)
         for path, result in iter_results(out):
@@ -243,4 +276,16 @@ def rebuild_tables(out: Path) -> tuple[dict[str, dict], list[str]]:
 
 
 def write_summary(out: Path, summary: dict) -> None:
-    write_text_atomic(out / SUMMARY, json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(out / SUMMARY, json.dumps(_writable(summary), ensure_ascii=False, indent=1) + "\n")
+
+
+def _writable(data):
+    """`data` with every string made writable as UTF-8 (os_text): the summary quotes the
+    inputs' paths, which need not be UTF-8."""
+    if isinstance(data, str):
+        return os_text(data)
+    if isinstance(data, dict):
+        return {_writable(k): _writable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_writable(v) for v in data]
+    return data

@@ -12,7 +12,6 @@ missing file; a file without a row (killed in between) is simply fetched again a
 
 from __future__ import annotations
 
-import csv
 import os
 import sqlite3
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from extractors.readers.sniff import sniff_format
 
-from ..outputs import atomic_open
+from ..outputs import CsvWriter, atomic_open
 
 FETCH_COLUMNS = ("url", "final_url", "fetched_at", "status", "http_status", "sha256", "size", "format",
                  "role", "agency", "year", "source", "parent", "etag", "last_modified", "error")
@@ -141,7 +140,7 @@ class RawStore:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches ORDER BY id").fetchall()
         with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = CsvWriter(fh)
             writer.writerow(FETCH_COLUMNS)
-            writer.writerows([["" if v is None else v for v in row] for row in rows])
+            writer.writerows(rows)
         return path
