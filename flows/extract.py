@@ -164,6 +164,25 @@ def batches(jobs: list[Job], size: int) -> Iterator[list[Job]]:
         yield jobs[start:start + size]
 
 
+# A flow's parameters travel as JSON, which cannot carry a name that is not UTF-8 (GBK bytes
+# from a Windows zip arrive as surrogate escapes): such a path goes as its bytes in hex.
+_BYTES_PATH = "fs-bytes:"
+
+
+def path_param(path: str) -> str:
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return _BYTES_PATH + os.fsencode(path).hex()
+
+
+def path_from_param(text: str) -> str:
+    if text.startswith(_BYTES_PATH):
+        return os.fsdecode(bytes.fromhex(text.removeprefix(_BYTES_PATH)))
+    return text
+
+
 # -- the work ---------------------------------------------------------------------------
 
 def _error_record(job: Job, code: str, message: str) -> DocumentResult:
@@ -267,6 +286,7 @@ def extract_documents(paths: list[str], out: str, force: bool = False, batch_siz
     outputs.remove_stale_temps(out_dir)
 
     llm = _llm_client(llm_mode)
+    paths = [path_from_param(p) for p in paths]
     names = outputs.json_names(discover(paths, out_dir))
     todo, skipped = plan(names, out_dir, force, llm_mode, llm.identity if llm else None)
     phases = {"plan": time.perf_counter() - clock}
@@ -469,6 +489,7 @@ def run_extract(paths: list[str], out: str, runner: TaskRunner, *, workers: int 
     try:
         with api_for_runs():
             return extract_flow.with_options(task_runner=runner)(
-                paths, out, force=force, batch_size=batch_size, workers=workers, llm_mode=llm_mode)
+                [path_param(p) for p in paths], out, force=force, batch_size=batch_size,
+                workers=workers, llm_mode=llm_mode)
     finally:
         _progress_to.reset(token)

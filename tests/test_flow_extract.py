@@ -324,3 +324,19 @@ def test_second_run_on_the_same_output_folder_is_refused_while_the_first_runs(tm
     assert code == 2
     assert "another nianbao run" in capsys.readouterr().err
     assert not list(out.glob("*.json"))
+
+
+def test_a_file_named_in_gbk_bytes_given_directly_is_extracted(tmp_path):
+    # The shell hands Python such a name as surrogate escapes, which a flow's JSON parameters
+    # cannot carry: the path travels as its bytes and comes back exact.
+    name = os.fsdecode("北京市年报.txt".encode("gbk"))
+    assert extract.path_from_param(extract.path_param(name)) == name
+    assert extract.path_param("/数据/a.txt") == "/数据/a.txt"
+    path = os.path.join(os.fsencode(tmp_path), os.fsencode(name))
+    with open(path, "wb") as fh:
+        fh.write((GOLD.parent / "seeds" / sorted(os.listdir(GOLD.parent / "seeds"))[0]).read_bytes())
+    out = tmp_path / "out"
+    code, stdout = run_cli(["extract", os.fsdecode(path), "--out", str(out)])
+    assert code == 0, stdout
+    [entry] = json.loads((out / "summary.json").read_text(encoding="utf-8"))["files"]
+    assert entry["status"] == "ok" and entry["json"] == "北京市年报.txt.json"
