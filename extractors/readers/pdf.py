@@ -10,6 +10,11 @@ the same lines and grids, so paragraphs, running heads and tables over page brea
 Where OCR is off (NIANBAO_OCR=off), has no engine installed, or reads nothing on the page,
 `Document.ocr_pages` names the page and it keeps its place in the reading order as an image
 block.
+
+A file may claim anything, so what it claims is bounded (issue 17): the page tree is walked
+to count the pages the file holds before MuPDF is trusted with its /Count (a tree claiming
+2³¹ pages made MuPDF allocate and sort a page map of that size), and at most MAX_PAGES pages
+are read. Each part left out is named in `Document.warnings`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import pymupdf
@@ -31,6 +37,11 @@ TOL = 2.0     # points: ruling lines closer than this are one line; ends this cl
 THIN = 3.0    # points: a filled rectangle thinner than this is drawn as a rule
 HEAD_BAND = 0.08  # top/bottom share of the page height where running heads and page numbers sit
 MIN_TEXT_CHARS = 20  # fewer characters than this on a page with an image: a scan, needs OCR
+# Pages read from one file: a 年报 has 5–60, a volume of a county's reports a few hundred.
+MAX_PAGES = 2000
+# Page-tree objects walked to count the pages: balanced trees hold about one node per ten
+# pages, so this is only reached by a tree built to be walked.
+MAX_TREE_NODES = 4 * MAX_PAGES
 
 _READABLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e0-9A-Za-z，。、；：（）《》“”]")
 _PAGE_NUMBER = re.compile(r"^[-—–－·\s]*(第\s*)?\d+(\s*页)?(\s*[/／]?\s*(共\s*)?\d+(\s*页)?)?[-—–－·\s]*$")
@@ -47,24 +58,33 @@ _ROWS = TypeAdapter(list[list[Cell]])
 
 def read_pdf(path: Path) -> Document:
     path = Path(path)
-    pdf = _open(path)
+    pdf, notes = _open(path)
     try:
-        return read_pages(pdf, str(path), "pdf")
+        doc = read_pages(pdf, str(path), "pdf")
     finally:
         pdf.close()
+    doc.warnings[:0] = notes
+    return doc
 
 
 def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
     """An open PDF, or pictures made into one (readers/pictures.py), into a Document."""
     pages: list[_Page] = []
     no_text: list[int] = []
+    notes: list[str] = []
     ocr = _OcrOnDemand()
-    for index in range(pdf.page_count):
+    index = 0
+    # page_count is asked again each time: MuPDF settles it when it loads the page tree, at
+    # the first page, and may find fewer pages than the tree's /Count said.
+    while index < min(pdf.page_count, MAX_PAGES):
         try:
             page = pdf.load_page(index)
             pages.append(_read_page(page, index + 1, no_text, ocr))
         except _MUPDF_ERRORS:
-            continue  # a damaged page: keep what the others hold
+            pass  # a damaged page: keep what the others hold
+        index += 1
+    if pdf.page_count > MAX_PAGES:
+        notes.append(f"more than {MAX_PAGES} pages: pages after {MAX_PAGES} not read")
     if not pages:
         raise ReadError("corrupt", f"{Path(path).name}: no page could be read")
 
@@ -88,8 +108,9 @@ def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
                                                   source="native" if item.evidence is None else "ocr"))
     for number in pictures:
         builder.image(f"page {number}", Provenance(page=number))
-    builder.doc.pages = pdf.page_count
+    builder.doc.pages = min(pdf.page_count, MAX_PAGES)
     builder.doc.ocr_pages = sorted(no_text)
+    builder.doc.warnings = notes
     return builder.doc
 
 
@@ -120,7 +141,8 @@ class _OcrOnDemand:
         return self._engine
 
 
-def _open(path: Path) -> pymupdf.Document:
+def _open(path: Path) -> tuple[pymupdf.Document, list[str]]:
+    """The PDF, its page count checked against its page tree, and what that check found."""
     try:
         pdf = pymupdf.open(path, filetype="pdf")
     except pymupdf.EmptyFileError:
@@ -131,16 +153,94 @@ def _open(path: Path) -> pymupdf.Document:
         pdf.close()
         raise ReadError("encrypted", f"{path.name}: the PDF is password-protected; "
                         "it opens only with its password")
-    if pdf.page_count == 0:
-        pdf.close()
-        raise ReadError("corrupt", f"{path.name}: the PDF has no pages")
     if pdf.is_repaired and not _has_eof_marker(path):
         # MuPDF rebuilds a cut-off file from what is left and would hand us part of a
         # report as if it were whole: a download that stopped half-way is an error.
         pdf.close()
         raise ReadError("corrupt", f"{path.name}: the PDF is truncated (no %%EOF; "
                         "the file ends early, e.g. an interrupted download)")
-    return pdf
+    try:
+        notes = _count_pages(pdf)
+    except ReadError as err:
+        pdf.close()
+        raise ReadError(err.code, f"{path.name}: {err}") from None
+    if pdf.page_count == 0:
+        pdf.close()
+        raise ReadError("corrupt", f"{path.name}: the PDF has no pages" + "".join(f"; {n}" for n in notes))
+    return pdf, notes
+
+
+_REF = re.compile(r"(\d+)\s+(\d+)\s+R")
+
+
+def _count_pages(pdf: pymupdf.Document) -> list[str]:
+    """Checks the page tree's /Count against the pages the file holds, before MuPDF sizes its
+    page maps by it: MuPDF believes /Count (2³¹ claimed over one page: maps of 24 GB, sorted
+    whole), and a /Count too small hides the pages past it. Where they differ, the tree is
+    replaced by one that lists the pages found, in order; each page keeps its /Parent, so
+    what it inherits from the old tree stays."""
+    kind, count = pdf.xref_get_key(-1, "Root/Pages/Count")  # -1: the trailer
+    claimed = int(count) if kind == "int" else 0  # as MuPDF reads a missing /Count
+    pages, complete = _page_objects(pdf, _array(pdf, pdf.xref_get_key(-1, "Root/Pages/Kids")))
+    if complete and len(pages) == claimed:
+        return []
+    catalog = pdf.pdf_catalog()
+    if catalog <= 0:  # a catalog written inside the trailer: no object to correct the tree in
+        raise ReadError("corrupt", f"the page tree's /Count is {claimed}, the pages found in it "
+                        f"{len(pages)}, and the catalog is no object of its own to correct it in")
+    pdf.xref_set_key(catalog, "Pages", f"<</Type/Pages/Count {len(pages)}/Kids[{' '.join(pages)}]>>")
+    if complete:
+        return [f"the page tree's /Count is {claimed}, the pages found in it {len(pages)}"]
+    if len(pages) <= MAX_PAGES:
+        return [f"the page tree has more than {MAX_TREE_NODES} objects: walked no further, "
+                f"{len(pages)} pages found"]
+    return []  # read_pages tells of the pages past MAX_PAGES
+
+
+def _array(pdf: pymupdf.Document, value: tuple[str, str]) -> str:
+    """An array as xref_get_key gives it, looked up where it is an object of its own."""
+    kind, text = value
+    if kind == "xref":
+        return pdf.xref_object(int(text.split()[0]), compressed=True)
+    return text if kind == "array" else ""
+
+
+def _page_objects(pdf: pymupdf.Document, kids: str) -> tuple[list[str], bool]:
+    """References to the page objects under the tree's /Kids, in page order, each object
+    taken once (a cycle or a shared subtree cannot multiply them); and whether the walk
+    ended before MAX_PAGES pages or MAX_TREE_NODES objects stopped it."""
+    size = pdf.xref_length()
+    pages: list[str] = []
+    seen: set[int] = set()
+    todo: list[tuple[int, str]] = []  # a stack: the next node last
+
+    def push(array: str) -> bool:
+        room = MAX_TREE_NODES - len(todo)
+        refs = [(int(m[1]), f"{m[1]} {m[2]} R") for m in islice(_REF.finditer(array), room + 1)]
+        todo.extend(reversed(refs[:room]))
+        return len(refs) <= room
+
+    complete = push(kids)
+    while todo:
+        if len(pages) > MAX_PAGES or len(seen) >= MAX_TREE_NODES:
+            return pages, False
+        node, ref = todo.pop()
+        if not 0 < node < size or node in seen:
+            continue
+        seen.add(node)
+        try:
+            kind = pdf.xref_get_key(node, "Type")[1]
+            if kind == "/Page":
+                pages.append(ref)
+                continue
+            kids = pdf.xref_get_key(node, "Kids")
+            if kids[0] in ("array", "xref"):
+                complete &= push(_array(pdf, kids))
+            elif kind == "null" and pdf.xref_get_keys(node):
+                pages.append(ref)  # MuPDF reads a dictionary with neither /Type nor /Kids as a page
+        except _MUPDF_ERRORS:
+            continue  # a damaged object: MuPDF cannot load what is under it either
+    return pages, complete
 
 
 def _has_eof_marker(path: Path) -> bool:

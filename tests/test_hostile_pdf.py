@@ -1,0 +1,152 @@
+"""Hostile PDFs from portals (issue 17): a file may claim anything, and the reader must stay
+within bounds and keep what it can. Each file is built here; the ones that used to take
+gigabytes are read in a child process under an address-space limit, so a regression fails
+its test instead of the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from extractors.readers import pdf as pdf_reader
+from extractors.readers.pdf import read_pdf
+
+REPO = Path(__file__).resolve().parents[1]
+MEMORY_LIMIT = 1536 * 1024 * 1024  # address space of the child that reads the file
+TIME_LIMIT = 20  # seconds
+
+
+# ---- the files ------------------------------------------------------------------------------
+
+def pdf_claiming(count: int, texts: list[str]) -> bytes:
+    """A PDF whose page tree claims `count` pages over one real page per text (Helvetica,
+    ASCII), with a correct xref table and trailer."""
+    n = len(texts)
+    font = 3 + 2 * n
+    kids = " ".join(f"{3 + 2 * k} 0 R" for k in range(n))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Count {count} /Kids [{kids}] >>".encode()]
+    for k, text in enumerate(texts):
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * k} 0 R "
+                       f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode())
+        content = f"BT /F1 12 Tf 72 700 Td ({text}) Tj ET".encode()
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return _with_xref(objects)
+
+
+def _with_xref(objects: list[bytes]) -> bytes:
+    """A PDF of these objects, numbered from 1 (the catalog first), with a correct xref."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# ---- reading in a child process, under limits ------------------------------------------------
+
+_CHILD = """
+import json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from extractors.errors import ReadError
+from extractors.readers.pdf import read_pdf
+start = time.perf_counter()
+try:
+    doc = read_pdf(sys.argv[1])
+    out = {{"pages": doc.pages, "paragraphs": [p.text for p in doc.paragraphs()],
+           "tables": [t.row_texts() for t in doc.tables()], "warnings": doc.warnings,
+           "ocr_pages": doc.ocr_pages}}
+except ReadError as err:
+    out = {{"error": err.code, "message": str(err)}}
+out["seconds"] = time.perf_counter() - start
+out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def read_in_child(path: Path, limit: int = MEMORY_LIMIT) -> dict:
+    """read_pdf(path) with OCR off in a fresh interpreter limited to `limit` bytes of address
+    space and TIME_LIMIT seconds; what it read (or its ReadError), with its time and peak
+    memory."""
+    env = dict(os.environ, NIANBAO_OCR="off")
+    proc = subprocess.run([sys.executable, "-c", _CHILD.format(limit=limit), str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=TIME_LIMIT, env=env)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+# ---- page counts ----------------------------------------------------------------------------
+
+def test_page_tree_claiming_2_31_pages_reads_its_one_page_in_bounded_memory(tmp_path):
+    # was: MuPDF sized its page maps by /Count (24 GB, sorted whole: the worker grew to 22 GB
+    # and was killed); under a limit, the loop then ran on over 2³¹ page numbers
+    path = tmp_path / "claims.pdf"
+    path.write_bytes(pdf_claiming(2**31 - 1, ["Only page"]))
+    read = read_in_child(path)
+    assert read["pages"] == 1 and read["paragraphs"] == ["Only page"]
+    assert read["warnings"] == ["the page tree's /Count is 2147483647, the pages found in it 1"]
+
+
+def test_page_tree_claiming_a_million_pages_over_two_reads_both(tmp_path):
+    # was: an `internal` error (ValueError from load_page past the pages MuPDF found)
+    path = tmp_path / "claims.pdf"
+    path.write_bytes(pdf_claiming(1_000_000, ["First page", "Second page"]))
+    doc = read_pdf(path)
+    assert doc.pages == 2
+    text = " ".join(p.text for p in doc.paragraphs())
+    assert "First page" in text and "Second page" in text
+    assert doc.warnings == ["the page tree's /Count is 1000000, the pages found in it 2"]
+
+
+def test_count_smaller_than_the_pages_held_hides_none(tmp_path):
+    path = tmp_path / "small.pdf"
+    path.write_bytes(pdf_claiming(1, ["One", "Two", "Three"]))
+    doc = read_pdf(path)
+    # was: MuPDF went by /Count and read one page
+    assert doc.pages == 3
+    assert " ".join(p.text for p in doc.paragraphs()) == "One Two Three"
+    assert doc.warnings == ["the page tree's /Count is 1, the pages found in it 3"]
+
+
+def test_a_cycle_or_a_repeated_kid_in_the_page_tree_counts_each_page_once(tmp_path):
+    path = tmp_path / "cycle.pdf"
+    # the root among its own kids, and the first page listed twice
+    path.write_bytes(pdf_claiming(4, ["One", "Two"]).replace(b"/Kids [3 0 R 5 0 R]",
+                                                           b"/Kids [3 0 R 2 0 R 5 0 R 3 0 R]"))
+    doc = read_pdf(path)
+    assert doc.pages == 2
+    assert " ".join(p.text for p in doc.paragraphs()) == "One Two"
+
+
+def test_a_page_tree_too_deep_for_mupdf_is_a_clear_error_not_a_crash(tmp_path):
+    # 100 000 nested /Pages nodes over one page: MuPDF's own walk of the tree overflows the
+    # C stack (a segfault takes the worker with it); ours stops after MAX_TREE_NODES objects
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    depth = 100_000
+    objects += [b"<< /Type /Pages /Count 1 /Kids [%d 0 R] >>" % (n + 1) for n in range(2, depth + 2)]
+    path = tmp_path / "deep.pdf"
+    path.write_bytes(_with_xref(objects + [b"<< /Type /Page /MediaBox [0 0 595 842] >>"]))
+    read = read_in_child(path)
+    assert read["error"] == "corrupt"
+    assert "no pages" in read["message"] and f"more than {pdf_reader.MAX_TREE_NODES} objects" in read["message"]
+
+
+def test_pages_past_the_cap_are_not_read_and_the_document_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf_reader, "MAX_PAGES", 3)
+    monkeypatch.setattr(pdf_reader, "MAX_TREE_NODES", 12)
+    path = tmp_path / "five.pdf"
+    path.write_bytes(pdf_claiming(5, ["One", "Two", "Three", "Four", "Five"]))
+    doc = read_pdf(path)
+    assert doc.pages == 3
+    text = " ".join(p.text for p in doc.paragraphs())
+    assert "Three" in text and "Four" not in text
+    assert doc.warnings == ["more than 3 pages: pages after 3 not read"]
