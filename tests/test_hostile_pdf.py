@@ -11,6 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
+import pymupdf
+
+from extractors.ocr import table_grid
 from extractors.readers import pdf as pdf_reader
 from extractors.readers.pdf import read_pdf
 
@@ -52,6 +57,29 @@ def _with_xref(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
+ABOVE_GRID = "Text above the grid stays text"
+
+
+def ruled_grid_pdf(lines: int, pitch: float = 5.0) -> bytes:
+    """One page holding a grid of `lines` × `lines` ruling lines `pitch` points apart (far
+    enough apart to stay separate lines), a line of text above it and a word in one cell."""
+    margin = 72.0
+    side = margin * 2 + (lines - 1) * pitch
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=side, height=side)
+    shape = page.new_shape()
+    lo, hi = margin, margin + (lines - 1) * pitch
+    for k in range(lines):
+        at = margin + k * pitch
+        shape.draw_line((lo, at), (hi, at))
+        shape.draw_line((at, lo), (at, hi))
+    shape.finish(color=(0, 0, 0), width=0.3)
+    shape.commit()
+    page.insert_text((margin, margin - 20), ABOVE_GRID, fontsize=12)
+    page.insert_text((margin + 0.5, margin + pitch - 1), "cell", fontsize=3)
+    return pdf.tobytes(garbage=1, deflate=True)
+
+
 # ---- reading in a child process, under limits ------------------------------------------------
 
 _CHILD = """
@@ -59,6 +87,10 @@ import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
 from extractors.errors import ReadError
 from extractors.readers.pdf import read_pdf
+if sys.argv[2:] == ["no-reading-ocr"]:
+    import extractors.ocr
+    from test_hostile_pdf import NoReading
+    extractors.ocr.reader_engine = NoReading
 start = time.perf_counter()
 try:
     doc = read_pdf(sys.argv[1])
@@ -73,15 +105,34 @@ print(json.dumps(out))
 """
 
 
-def read_in_child(path: Path, limit: int = MEMORY_LIMIT) -> dict:
-    """read_pdf(path) with OCR off in a fresh interpreter limited to `limit` bytes of address
-    space and TIME_LIMIT seconds; what it read (or its ReadError), with its time and peak
-    memory."""
-    env = dict(os.environ, NIANBAO_OCR="off")
-    proc = subprocess.run([sys.executable, "-c", _CHILD.format(limit=limit), str(path)], cwd=REPO,
+def read_in_child(path: Path, ocr: str = "off", limit: int = MEMORY_LIMIT) -> dict:
+    """read_pdf(path) in a fresh interpreter limited to `limit` bytes of address space and
+    TIME_LIMIT seconds, with OCR off or ("no-reading-ocr") an engine that reads nothing;
+    what it read (or its ReadError), with its time and peak memory."""
+    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{REPO / 'tests'}")
+    if ocr == "off":
+        env["NIANBAO_OCR"] = "off"
+    else:
+        env.pop("NIANBAO_OCR", None)
+    proc = subprocess.run([sys.executable, "-c", _CHILD.format(limit=limit), str(path), ocr], cwd=REPO,
                           capture_output=True, text=True, timeout=TIME_LIMIT, env=env)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-3000:]}"
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+class NoReading:
+    """An OCR engine that finds no text: takes a page through OCR's own steps (render, turn,
+    level, rules and grids) at no model's cost."""
+    name = "no-reading"
+
+    def detect(self, image, max_side=0):
+        return []
+
+    def read_lines(self, crops, charset=None):
+        return [("", 0.0) for _ in crops]
+
+    def recognize(self, image):
+        return []
 
 
 # ---- page counts ----------------------------------------------------------------------------
@@ -150,3 +201,60 @@ def test_pages_past_the_cap_are_not_read_and_the_document_says_so(tmp_path, monk
     text = " ".join(p.text for p in doc.paragraphs())
     assert "Three" in text and "Four" not in text
     assert doc.warnings == ["more than 3 pages: pages after 3 not read"]
+
+
+# ---- ruled grids ----------------------------------------------------------------------------
+
+def test_grid_of_2000_by_2000_rules_keeps_the_page_text_in_bounded_memory(tmp_path):
+    # was: 9.2 GB and 100 s for this 21 KB file (1000×1000: 2.3 GB, 21 s)
+    path = tmp_path / "grid.pdf"
+    path.write_bytes(ruled_grid_pdf(2000))
+    read = read_in_child(path)
+    assert read["tables"] == []
+    assert read["paragraphs"] == [ABOVE_GRID, "cell"]
+    assert read["warnings"] == [f"page 1: 4000 ruling lines, over the {pdf_reader.MAX_RULES} a page may "
+                                "have: no table read on it, its text read as paragraphs"]
+
+
+def test_grid_of_more_cells_than_the_cap_is_read_as_text(tmp_path):
+    path = tmp_path / "grid.pdf"
+    path.write_bytes(ruled_grid_pdf(300))  # 598 rules, under MAX_RULES; 299×299 cells
+    doc = read_pdf(path)
+    assert doc.tables() == []
+    assert [p.text for p in doc.paragraphs()] == [ABOVE_GRID, "cell"]
+    assert doc.warnings == [f"page 1: a ruled grid of 299×299 cells, over the {pdf_reader.MAX_GRID_CELLS}"
+                            "-cell limit: not read as a table, its text read as paragraphs"]
+
+
+def graph_paper(side: int, pitch: int) -> np.ndarray:
+    """A white grayscale image ruled every `pitch` pixels both ways, 2 px lines."""
+    image = np.full((side, side), 255, np.uint8)
+    for at in range(10, side - 10, pitch):
+        image[at:at + 2, 10:side - 10] = 0
+        image[10:side - 10, at:at + 2] = 0
+    return image
+
+
+def test_ocr_grid_of_more_cells_than_the_cap_is_no_table():
+    ink = 255 - graph_paper(2400, 10)
+    notes: list[str] = []
+    assert table_grid.find_tables(table_grid.find_rules(ink, 200), 200, notes) == []
+    [note] = notes
+    assert note.startswith("a ruled grid of 237×237 cells, over the 50000-cell limit")
+    # a grid under the cap is still a table
+    [table] = table_grid.find_tables(table_grid.find_rules(255 - graph_paper(600, 40), 200), 200)
+    assert len(table.cells) == 14 * 14
+
+
+def test_scanned_page_with_an_oversized_grid_says_so_in_the_document(tmp_path):
+    side = 2339  # 842 pt at 200 dpi: rendered pixel for pixel
+    ok, png = cv2.imencode(".png", graph_paper(side, 10))
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=842, height=842)
+    page.insert_image(page.rect, stream=png.tobytes())
+    path = tmp_path / "scan.pdf"
+    pdf.save(path)
+    read = read_in_child(path, ocr="no-reading-ocr")
+    assert read["tables"] == [] and read["ocr_pages"] == [1]
+    [note] = read["warnings"]
+    assert note.startswith("page 1: a ruled grid of") and "over the 50000-cell limit" in note

@@ -8,7 +8,7 @@ by: an upside-down page's last line is at the top of the stored page)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -66,6 +66,7 @@ class OcrPage:
     size: tuple[float, float]  # width and height of the upright page in points
     rotation: int = 0
     skew: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what was left out, e.g. a grid over a limit
 
 
 def join_text(a: str, b: str) -> str:

@@ -18,11 +18,11 @@ def read_page(page: pymupdf.Page, engine: OcrEngine, dpi: int = DPI, tables: boo
     whose rules mislead."""
     prepared = prepare(page, engine, dpi)
     image = prepared.image
-    found, read = [], []
+    found, read, notes = [], [], []
     body = image
     if tables:
         rules = find_rules(ink_mask(image), dpi)
-        found = find_tables(rules, dpi)
+        found = find_tables(rules, dpi, notes)
         if found:
             # The tables' rules erased, so cell crops see only text; rules outside tables
             # may be strokes of large glyphs and stay.
@@ -38,7 +38,7 @@ def read_page(page: pymupdf.Page, engine: OcrEngine, dpi: int = DPI, tables: boo
             body[in_tables > 0] = 255
     lines = visual_lines(prepared, engine.recognize(body), dpi) if _has_ink(body) else []
     h, w = image.shape
-    return OcrPage(lines, read, (w * 72 / dpi, h * 72 / dpi), prepared.rotation, prepared.skew)
+    return OcrPage(lines, read, (w * 72 / dpi, h * 72 / dpi), prepared.rotation, prepared.skew, notes)
 
 
 def _has_ink(image: np.ndarray) -> bool:

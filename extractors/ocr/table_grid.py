@@ -11,6 +11,10 @@ import numpy as np
 
 from ..grid import merge_cells
 
+# Cells of one table's elementary grid: the 三 table has 250, and an A4 page at 200 dpi can
+# hold about 47 000 (rules at least 3 pt apart). Each costs two rule tests and a crop to read.
+MAX_GRID_CELLS = 50_000
+
 
 @dataclass(slots=True)
 class GridCell:
@@ -66,8 +70,10 @@ def find_rules(ink: np.ndarray, dpi: int) -> Rules:
     return Rules(h, v)
 
 
-def find_tables(rules: Rules, dpi: int) -> list[ImageTable]:
-    """One table per connected set of rules that draws at least two cells."""
+def find_tables(rules: Rules, dpi: int, notes: list[str] | None = None) -> list[ImageTable]:
+    """One table per connected set of rules that draws at least two cells; a grid of more
+    than MAX_GRID_CELLS cells is no table (its text is read as text), and `notes` says so."""
+    notes = [] if notes is None else notes
     tol = max(3, round(dpi * 3 / 72))  # 3 pt: rules this close are one line
     joined = cv2.dilate(rules.both, cv2.getStructuringElement(cv2.MORPH_RECT, (tol, tol)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
@@ -78,7 +84,7 @@ def find_tables(rules: Rules, dpi: int) -> list[ImageTable]:
             continue  # an underline or a stray rule
         region = labels[y:y + h, x:x + w] == k
         table = _table(rules.horizontal[y:y + h, x:x + w] * region,
-                       rules.vertical[y:y + h, x:x + w] * region, (x, y), tol)
+                       rules.vertical[y:y + h, x:x + w] * region, (x, y), tol, notes)
         if table is not None:
             tables.append(table)
     return sorted(tables, key=lambda t: t.rect[1])
@@ -109,12 +115,16 @@ def _covered(mask: np.ndarray, pos: int, a: int, b: int, tol: int, horizontal: b
     return (band > 0).any(axis=0).mean() >= 0.6
 
 
-def _table(h_mask: np.ndarray, v_mask: np.ndarray, origin: tuple[int, int], tol: int):
+def _table(h_mask: np.ndarray, v_mask: np.ndarray, origin: tuple[int, int], tol: int, notes: list[str]):
     ys = _line_positions(h_mask, 1, tol)
     xs = _line_positions(v_mask, 0, tol)
     if len(xs) < 2 or len(ys) < 2:
         return None
     n_r, n_c = len(ys) - 1, len(xs) - 1
+    if n_r * n_c > MAX_GRID_CELLS:
+        notes.append(f"a ruled grid of {n_r}×{n_c} cells, over the {MAX_GRID_CELLS}-cell limit: "
+                     "not read as a table, its text read as text")
+        return None
     pad = tol + 1  # keep the crossing rules out of each wall test
     merged = merge_cells(
         n_r, n_c,

@@ -13,8 +13,9 @@ block.
 
 A file may claim anything, so what it claims is bounded (issue 17): the page tree is walked
 to count the pages the file holds before MuPDF is trusted with its /Count (a tree claiming
-2³¹ pages made MuPDF allocate and sort a page map of that size), and at most MAX_PAGES pages
-are read. Each part left out is named in `Document.warnings`.
+2³¹ pages made MuPDF allocate and sort a page map of that size), at most MAX_PAGES pages are
+read, and a page over a limit loses its tables (MAX_RULES, MAX_GRID_CELLS) but not the rest
+of the report. Each part left out is named in `Document.warnings`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ MAX_PAGES = 2000
 # Page-tree objects walked to count the pages: balanced trees hold about one node per ten
 # pages, so this is only reached by a tree built to be walked.
 MAX_TREE_NODES = 4 * MAX_PAGES
+# Ruling lines on one page (after joining the pieces of each line): a page of the 三 table has
+# under 60; grouping them into tables costs up to (lines/2)² tests.
+MAX_RULES = 1000
+# Cells of one table's elementary grid (rows × columns between every rule position): the 三
+# table has 250. Rebuilding costs about 2 KB and 20 µs a cell (a 1000×1000 grid: 2.3 GB, 21 s).
+MAX_GRID_CELLS = 50_000
 
 _READABLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e0-9A-Za-z，。、；：（）《》“”]")
 _PAGE_NUMBER = re.compile(r"^[-—–－·\s]*(第\s*)?\d+(\s*页)?(\s*[/／]?\s*(共\s*)?\d+(\s*页)?)?[-—–－·\s]*$")
@@ -79,7 +86,7 @@ def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
     while index < min(pdf.page_count, MAX_PAGES):
         try:
             page = pdf.load_page(index)
-            pages.append(_read_page(page, index + 1, no_text, ocr))
+            pages.append(_read_page(page, index + 1, no_text, ocr, notes))
         except _MUPDF_ERRORS:
             pass  # a damaged page: keep what the others hold
         index += 1
@@ -312,16 +319,18 @@ class _Page:
     grids: list[_Grid] = field(default_factory=list)
 
 
-def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnDemand) -> _Page:
+def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnDemand,
+               notes: list[str]) -> _Page:
+    """The page's lines and tables; `no_text` and `notes` get what it could not give."""
     words = page.get_text("words")
     height = page.rect.height
     if _needs_ocr(page, words):
         engine = ocr.engine()
-        read = _ocr_page(page, number, engine) if engine is not None else None
+        read = _ocr_page(page, number, engine, notes) if engine is not None else None
         if read is not None and (read.lines or read.heads or read.grids):
             return read
         no_text.append(number)  # nothing read: the page stays a picture
-    grids, cell_words, body_words = _tables(page, number, words)
+    grids, cell_words, body_words = _tables(page, number, words, notes)
     for grid, per_cell in zip(grids, cell_words):
         for cell, ws in zip(grid.cells, per_cell):
             if len(ws) == 1:  # most cells: one number
@@ -333,11 +342,12 @@ def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnD
     return _split_heads(number, height, _visual_lines(_raw_lines(body_words)), grids)
 
 
-def _ocr_page(page: pymupdf.Page, number: int, engine) -> _Page:
+def _ocr_page(page: pymupdf.Page, number: int, engine, notes: list[str]) -> _Page:
     """The page read by OCR, as lines and grids like those of a text layer."""
     from ..ocr import read_page
 
     read = read_page(page, engine)
+    notes += [f"page {number}: {note}" for note in read.notes]
     height = read.size[1]
     lines = [_Line(*ln.frame, ln.text, ln.score, ln.bbox) for ln in read.lines if ln.text]
     grids = [_Grid(page=number, bbox=t.frame, xs=t.xs, n_rows=t.n_rows,
@@ -511,14 +521,18 @@ def _nearest(points: list[float], v: float) -> int:
     return i
 
 
-def _tables(page: pymupdf.Page, number: int, words: list):
+def _tables(page: pymupdf.Page, number: int, words: list, notes: list[str]):
     """Grids on the page, the words of each cell, and the words outside every grid."""
     hs, vs = _rules(page)
     if len(hs) < 2 or not vs:
         return [], [], words
+    if len(hs) + len(vs) > MAX_RULES:
+        notes.append(f"page {number}: {len(hs) + len(vs)} ruling lines, over the {MAX_RULES} a page "
+                     "may have: no table read on it, its text read as paragraphs")
+        return [], [], words
     grids, owners = [], []  # owners: per grid, a function word-centre → cell index or None
     for comp_h, comp_v in _components(hs, vs):
-        built = _grid(comp_h, comp_v, number, page.rect.height)
+        built = _grid(comp_h, comp_v, number, page.rect.height, notes)
         if built is not None:
             grids.append(built[0])
             owners.append(built[1])
@@ -556,12 +570,16 @@ def _components(hs: list[tuple], vs: list[tuple]):
     return [g for g in groups.values() if g[0] and g[1]]
 
 
-def _grid(hs: list[tuple], vs: list[tuple], number: int, page_height: float):
+def _grid(hs: list[tuple], vs: list[tuple], number: int, page_height: float, notes: list[str]):
     """Cells of one ruled table: elementary grid, then merge where the rule between is missing."""
     xs = _cluster([v[0] for v in vs] + [min(h[1] for h in hs), max(h[2] for h in hs)])
     ys = _cluster([h[0] for h in hs] + [min(v[1] for v in vs), max(v[2] for v in vs)])
     n_r, n_c = len(ys) - 1, len(xs) - 1
     if n_c < 2 or n_r < 1:
+        return None
+    if n_r * n_c > MAX_GRID_CELLS:
+        notes.append(f"page {number}: a ruled grid of {n_r}×{n_c} cells, over the {MAX_GRID_CELLS}-cell "
+                     "limit: not read as a table, its text read as paragraphs")
         return None
     # wall_v[c][r]: the rule on column line c is drawn beside elementary row r
     wall_v = _walls(vs, xs, ys)
