@@ -18,6 +18,7 @@ import pymupdf
 from extractors.ocr import table_grid
 from extractors.readers import pdf as pdf_reader
 from extractors.readers.pdf import read_pdf
+from extractors.synth import generate
 
 REPO = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 1536 * 1024 * 1024  # address space of the child that reads the file
@@ -78,6 +79,17 @@ def ruled_grid_pdf(lines: int, pitch: float = 5.0) -> bytes:
     page.insert_text((margin, margin - 20), ABOVE_GRID, fontsize=12)
     page.insert_text((margin + 0.5, margin + pitch - 1), "cell", fontsize=3)
     return pdf.tobytes(garbage=1, deflate=True)
+
+
+def with_huge_page(report: bytes, side: float = 14400.0) -> bytes:
+    """The report with one more page, `side` points square, that holds only a picture: a page
+    OCR would have to render at 200 dpi."""
+    pdf = pymupdf.open(stream=report, filetype="pdf")
+    page = pdf.new_page(width=side, height=side)
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 40, 40), False)
+    pix.set_rect(pix.irect, (200,))
+    page.insert_image(page.rect, pixmap=pix)
+    return pdf.tobytes()
 
 
 # ---- reading in a child process, under limits ------------------------------------------------
@@ -258,3 +270,20 @@ def test_scanned_page_with_an_oversized_grid_says_so_in_the_document(tmp_path):
     assert read["tables"] == [] and read["ocr_pages"] == [1]
     [note] = read["warnings"]
     assert note.startswith("page 1: a ruled grid of") and "over the 50000-cell limit" in note
+
+
+# ---- a page too large ------------------------------------------------------------------------
+
+def test_report_with_a_14400_pt_page_is_read_without_that_page(tmp_path):
+    # was: the whole report `too_large` (the page is 40 000 × 40 000 pixels at 200 dpi)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(generate(1, "2019", "pdf").data)
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(with_huge_page(report.read_bytes()))
+    read = read_in_child(path, ocr="no-reading-ocr")
+    alone = read_pdf(report)
+    assert read["pages"] == 4 and read["ocr_pages"] == [4]
+    assert read["tables"] == [t.row_texts() for t in alone.tables()]
+    assert read["paragraphs"] == [p.text for p in alone.paragraphs()]
+    [note] = read["warnings"]
+    assert note.startswith("page 4 at 200 dpi: 40000×40000 pixels is over the") and note.endswith("left unread")

@@ -14,8 +14,9 @@ block.
 A file may claim anything, so what it claims is bounded (issue 17): the page tree is walked
 to count the pages the file holds before MuPDF is trusted with its /Count (a tree claiming
 2³¹ pages made MuPDF allocate and sort a page map of that size), at most MAX_PAGES pages are
-read, and a page over a limit loses its tables (MAX_RULES, MAX_GRID_CELLS) but not the rest
-of the report. Each part left out is named in `Document.warnings`.
+read, and a page over a limit loses its tables (MAX_RULES, MAX_GRID_CELLS) or its OCR (the
+pixel limit) but not the rest of the report. Each part left out is named in
+`Document.warnings`.
 """
 
 from __future__ import annotations
@@ -326,7 +327,15 @@ def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnD
     height = page.rect.height
     if _needs_ocr(page, words):
         engine = ocr.engine()
-        read = _ocr_page(page, number, engine, notes) if engine is not None else None
+        try:
+            read = _ocr_page(page, number, engine, notes) if engine is not None else None
+        except ReadError as err:
+            if err.code != "too_large":
+                raise
+            # A page too large to render (a 14 400 pt page is 1.6 G pixels at 200 dpi) is
+            # left out, not the report.
+            notes.append(f"{err}: the page is left unread")
+            read = None
         if read is not None and (read.lines or read.heads or read.grids):
             return read
         no_text.append(number)  # nothing read: the page stays a picture
