@@ -8,6 +8,16 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# Bounds on what a file may claim of a table, for every reader and everything that lays a table
+# out as a grid (review evidence, the LLM's table text): a span or offset costs a loop or a
+# list entry per row or column it claims, whatever the cell holds.
+# Rows or columns one span or offset (colspan, DOCX gridSpan/gridBefore, a vMerge run) may
+# claim: a 年报's widest table has about 20 columns; browsers cap colspan at 1000 too.
+MAX_SPAN = 1000
+# Grid positions (rows × columns) of one table: some 300 times the template's largest table
+# (三, about 30 × 10). Past it the table's text is kept and its grid is not.
+MAX_TABLE_CELLS = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class MergedCell:
@@ -42,7 +52,10 @@ def merge_cells(n_rows: int, n_cols: int, wall_left: Callable[[int, int], bool],
                 wall_above: Callable[[int, int], bool]) -> tuple[list[MergedCell], list[list[int]]] | None:
     """`wall_left(r, c)`: a rule separates elementary cell (r, c) from (r, c-1);
     `wall_above(r, c)`: from (r-1, c). Returns the cells and, per elementary cell, the index
-    of the cell that owns it; None for a single box (a frame around text, not a table)."""
+    of the cell that owns it; None for a single box (a frame around text, not a table), or
+    for a grid past MAX_TABLE_CELLS."""
+    if n_rows * n_cols > MAX_TABLE_CELLS:
+        return None
     sets = UnionFind(n_rows * n_cols)
     for r in range(n_rows):
         for c in range(1, n_cols):

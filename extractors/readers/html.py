@@ -16,6 +16,7 @@ from lxml import etree
 
 from ..document import Cell, Document, DocumentBuilder
 from ..errors import ReadError
+from ..grid import MAX_SPAN, MAX_TABLE_CELLS
 from .pictures import Loader, data_uri_bytes, fetched_name, local_loader, pictures_folder, read_pictures
 from .encoding import GB_FAMILY, decode_bom, detect_encoding, is_utf8
 
@@ -36,9 +37,15 @@ _DIGITS = re.compile(r"\s*(\d+)")  # browsers read "2;" or "2px" as 2
 # A table with tables inside is page layout unless it has many cells of its own and most of
 # its text is outside the inner tables (a data table with a small table in one cell).
 _LAYOUT_MAX_CELLS = 4
+# Element levels below the root walked as structure: real pages stay under 60 or so (Word's
+# nested layout tables included); each level is a Python call, so thousands of unclosed
+# <div>s would exhaust the stack. Deeper content is read as plain text.
+MAX_DEPTH = 200
 
 # Plain etree elements: lxml.html's element classes cost a lookup per node and add nothing here.
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: without it libxml2 stops at 256 levels and drops the rest of the page unsaid; with
+# it, at 2048 (said in the document's warnings).
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
 
 
 def read_html(path: Path) -> Document:
@@ -63,9 +70,13 @@ def read_html_native(path: Path) -> tuple[Document, Loader]:
         raise ReadError("corrupt", f"{path.name}: cannot parse the page as HTML ({exc})") from exc
     if root is None:
         raise ReadError("empty", f"{path.name}: the page has no content")
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _PARSER.error_log)
     etree.strip_elements(root, *_DROPPED, with_tail=False)
     body = root.find("body")
     walker = _Walker(DocumentBuilder(str(path), "html"))
+    if too_deep:
+        walker.builder.doc.warnings.append("the page nests elements past the parser's limit: "
+                                           "what follows the deepest part is lost")
     walker.document(body if body is not None else root)
     beside = local_loader(path.parent)  # a page saved by a browser: page.html, page_files/
     fetched = local_loader(pictures_folder(path))  # a page harvested with its pictures
@@ -147,21 +158,66 @@ def _span(el, attr: str, cap: int) -> int:
     return min(int(match.group(1)), cap) if match else 1
 
 
-def _own(el, wanted: frozenset[str]) -> tuple[list, list]:
-    """Elements tagged `wanted` under `el`, not looking inside them or inside nested tables;
-    also the nested tables met on the way (tables placed outside any cell)."""
+def _own(el, wanted: frozenset[str], depth: int) -> tuple[list, list]:
+    """Elements tagged `wanted` under `el` (at `depth`), not looking inside them or inside
+    nested tables; also the nested tables met on the way (tables placed outside any cell).
+    Each with its depth."""
     found, tables = [], []
-    stack = list(reversed(el))
+    stack = [(child, depth + 1) for child in reversed(el)]
     while stack:
-        child = stack.pop()
+        child, at = stack.pop()
         tag = _tag(child)
         if tag in wanted:
-            found.append(child)
+            found.append((child, at))
         elif tag == "table":
-            tables.append(child)
+            tables.append((child, at))
         else:
-            stack.extend(reversed(child))
+            stack.extend((c, at + 1) for c in reversed(child))
     return found, tables
+
+
+def _flat(el, flow: _Flow) -> None:
+    """The text of `el` at any depth, walked without recursion (content nested past
+    MAX_DEPTH): blocks and cells break lines; tables and pictures are not made."""
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        tag = _tag(node)
+        if tag in _BLOCK or tag in ("br", "table"):
+            flow.brk()
+        if event == "start" and tag:
+            flow.add(node.text)
+        elif event == "end" and node is not el:
+            flow.add(node.tail)
+
+
+def _place(cells_by_row: list[list]) -> list[list[tuple[int, int, int]]] | None:
+    """Column, rowspan and colspan of each cell as browsers lay them out (a cell spanning rows
+    pushes the cells below it to the right); None when the grid is past MAX_TABLE_CELLS, found
+    before it is built."""
+    n_rows = len(cells_by_row)
+    free_from: list[int] = []  # per column: the first row no rowspan from above covers
+    width = 0
+    placed = []
+    for r, row in enumerate(cells_by_row):
+        out = []
+        col = 0
+        for el, _ in row:
+            while col < len(free_from) and free_from[col] > r:
+                col += 1
+            rowspan = _span(el, "rowspan", 65534)
+            # rowspan="0" and spans past the end both stop at the table's last row.
+            rowspan = n_rows - r if rowspan == 0 else min(rowspan, n_rows - r)
+            colspan = max(_span(el, "colspan", MAX_SPAN), 1)
+            width = max(width, col + colspan)
+            if n_rows * width > MAX_TABLE_CELLS:
+                return None
+            if rowspan > 1:
+                free_from.extend([0] * (col + colspan - len(free_from)))
+                for c in range(col, col + colspan):
+                    free_from[c] = max(free_from[c], r + rowspan)
+            out.append((col, rowspan, colspan))
+            col += colspan
+        placed.append(out)
+    return placed
 
 
 def _text_len(el) -> int:
@@ -175,17 +231,27 @@ class _Walker:
         self.flow = _Flow(self.builder.paragraph)
 
     def document(self, root) -> None:
-        self._walk(root, self.flow, self._table)
+        self._walk(root, self.flow, self._table, 0 if root.getparent() is None else 1)
         self.flow.brk()
 
-    def _walk(self, el, flow: _Flow, on_table: Callable) -> None:
+    def _warn(self, message: str) -> None:
+        if message not in self.builder.doc.warnings:
+            self.builder.doc.warnings.append(message)
+
+    def _walk(self, el, flow: _Flow, on_table: Callable, depth: int) -> None:
+        """`el` is at `depth`; `on_table(table, depth)` takes the tables met."""
+        if depth >= MAX_DEPTH:
+            self._warn(f"content nested more than {MAX_DEPTH} levels deep read as plain text; "
+                       "tables and pictures in it not read as such")
+            _flat(el, flow)
+            return
         pre = _tag(el) == "pre"
         self._add(flow, el.text, pre)
         for child in el:
             tag = _tag(child)
             if tag == "table":
                 flow.brk()
-                on_table(child)
+                on_table(child, depth + 1)
             elif tag == "br":
                 flow.brk()
             elif tag == "img":
@@ -194,10 +260,10 @@ class _Walker:
                 self.builder.image(self._picture(img_src(child)))
             elif tag in _BLOCK:
                 flow.brk()
-                self._walk(child, flow, on_table)
+                self._walk(child, flow, on_table, depth + 1)
                 flow.brk()
             elif tag:
-                self._walk(child, flow, on_table)
+                self._walk(child, flow, on_table, depth + 1)
             self._add(flow, child.tail, pre)
 
     def _picture(self, src: str) -> str | None:
@@ -221,31 +287,38 @@ class _Walker:
                 flow.brk()
             flow.add(line)
 
-    def _table(self, table) -> None:
+    def _table(self, table, depth: int) -> None:
         # Tables sitting in the table or a row but outside any cell (broken markup) are "stray".
-        rows, stray = _own(table, _ROW)
+        rows, stray = _own(table, _ROW, depth)
         cells_by_row = []
-        for tr in rows:
-            cells, tables = _own(tr, _CELL)
+        for tr, at in rows:
+            cells, tables = _own(tr, _CELL, at)
             cells_by_row.append(cells)
             stray += tables
         captions = [c for c in table if _tag(c) == "caption"]
         for caption in captions:
-            self._walk(caption, self.flow, self._table)
+            self._walk(caption, self.flow, self._table, depth + 1)
             self.flow.brk()
-        if self._is_layout(table, cells_by_row):
+        layout = self._is_layout(table, cells_by_row)
+        placed = None if layout else _place(cells_by_row)
+        if placed is None:
+            if not layout:
+                self._warn(f"a table of {len(cells_by_row)} rows claims more than {MAX_TABLE_CELLS} "
+                           "cells with its spans: read as text")
             for row in cells_by_row:
-                for cell in row:
-                    self._walk(cell, self.flow, self._table)
+                for cell, at in row:
+                    self._walk(cell, self.flow, self._table, at)
                     self.flow.brk()
-            for inner in stray:
-                self._table(inner)
+            for inner, at in stray:
+                self._table(inner, at)
             return
         nested: list = []
-        grid = self._grid(cells_by_row, nested)
+        grid = [[Cell(text=self._cell_text(el, nested, at), row=r, col=col, rowspan=rowspan, colspan=colspan)
+                 for (el, at), (col, rowspan, colspan) in zip(row, spots)]
+                for r, (row, spots) in enumerate(zip(cells_by_row, placed))]
         self.builder.table(grid)
-        for inner in nested + stray:
-            self._table(inner)
+        for inner, at in nested + stray:
+            self._table(inner, at)
 
     @staticmethod
     def _is_layout(table, cells_by_row: list[list]) -> bool:
@@ -253,42 +326,18 @@ class _Walker:
         if n_cells <= 1:
             return True  # a one-cell box is a frame around text, not a grid
         # Stray tables do not count: browsers close the outer table before them.
-        inner = [t for row in cells_by_row for c in row for t in _own(c, frozenset())[1]]
+        inner = [t for row in cells_by_row for c, at in row for t, _ in _own(c, frozenset(), at)[1]]
         if not inner:
             return False
         if n_cells <= _LAYOUT_MAX_CELLS:
             return True
         return 2 * sum(_text_len(t) for t in inner) >= _text_len(table)
 
-    def _grid(self, cells_by_row: list[list], nested: list) -> list[list[Cell]]:
-        n_rows = len(cells_by_row)
-        taken: dict[int, set[int]] = {}  # grid row -> columns covered by spans from above/left
-        grid: list[list[Cell]] = []
-        for r, row in enumerate(cells_by_row):
-            out: list[Cell] = []
-            col = 0
-            used = taken.setdefault(r, set())
-            for el in row:
-                while col in used:
-                    col += 1
-                rowspan = _span(el, "rowspan", 65534)
-                # rowspan="0" and spans past the end both stop at the table's last row.
-                rowspan = n_rows - r if rowspan == 0 else min(rowspan, n_rows - r)
-                colspan = max(_span(el, "colspan", 1000), 1)
-                for rr in range(r, r + rowspan):
-                    taken.setdefault(rr, set()).update(range(col, col + colspan))
-                out.append(Cell(text=self._cell_text(el, nested), row=r, col=col,
-                                rowspan=rowspan, colspan=colspan))
-                col += colspan
-            taken.pop(r, None)
-            grid.append(out)
-        return grid
-
-    def _cell_text(self, cell, nested: list) -> str:
+    def _cell_text(self, cell, nested: list, depth: int) -> str:
         if len(cell) == 0:  # most cells are bare text; skip the flow machinery
             return _SPACE.sub(" ", cell.text or "").strip()
         lines: list[str] = []
         flow = _Flow(lines.append)
-        self._walk(cell, flow, nested.append)
+        self._walk(cell, flow, lambda table, at: nested.append((table, at)), depth)
         flow.brk()
         return "\n".join(lines)
