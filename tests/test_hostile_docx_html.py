@@ -5,18 +5,76 @@ space is capped, so a regression fails its test instead of taking the machine.""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from extractors.errors import ReadError
 from extractors.grid import MAX_SPAN, MAX_TABLE_CELLS, merge_cells
+from extractors.readers import read
 from extractors.readers.html import read_html
 
 MEMORY_MB = 1536
+BILLIONS = "2000000000"
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_IMAGE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
+_RELS = '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{}</Relationships>'
+
+
+def docx(body: str, rels: str = "", media: dict[str, bytes] | None = None, macro: bool = False) -> bytes:
+    """A minimal Word package around `body` (the XML inside w:body)."""
+    main = ("application/vnd.ms-word.document.macroEnabled.main+xml" if macro else
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml")
+    types = ('<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+             '<Default Extension="xml" ContentType="application/xml"/>'
+             '<Default Extension="png" ContentType="image/png"/>'
+             f'<Override PartName="/word/document.xml" ContentType="{main}"/></Types>')
+    root_rels = _RELS.format('<Relationship Id="rId1" Target="word/document.xml" Type="http://schemas.'
+                             'openxmlformats.org/officeDocument/2006/relationships/officeDocument"/>')
+    document = (f'<w:document xmlns:w="{W}" xmlns:r="{R}" '
+                'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+                f'<w:body>{body}</w:body></w:document>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", types)
+        zf.writestr("_rels/.rels", root_rels)
+        zf.writestr("word/document.xml", document)
+        zf.writestr("word/_rels/document.xml.rels", _RELS.format(rels))
+        for name, data in (media or {}).items():
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+def p(text: str) -> str:
+    return f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+
+
+def tc(text: str, props: str = "") -> str:
+    return f"<w:tc><w:tcPr>{props}</w:tcPr>{p(text)}</w:tc>"
+
+
+def tr(cells: str, props: str = "") -> str:
+    return f"<w:tr><w:trPr>{props}</w:trPr>{cells}</w:tr>"
+
+
+def picture(rid: str) -> str:
+    return f'<w:p><w:r><w:drawing><a:blip r:embed="{rid}"/></w:drawing></w:r></w:p>'
+
+
+def png(size: tuple[int, int] = (80, 80), color: int = 255) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", size, color).save(out, "PNG")
+    return out.getvalue()
 
 
 def child(code: str, timeout: float = 60) -> dict:
@@ -39,6 +97,50 @@ def child(code: str, timeout: float = 60) -> dict:
 
 
 # ---- spans and offsets -------------------------------------------------------------------
+
+def test_docx_spans_and_offsets_of_two_billion_are_capped(tmp_path):
+    """Each gridSpan of 2e9 cost ~55 s (a loop per claimed column); twenty are hours."""
+    rows = "".join(tr(tc("a", f'<w:gridSpan w:val="{BILLIONS}"/>') + tc("b")) for _ in range(20))
+    late = tr(tc("c"), f'<w:gridBefore w:val="{BILLIONS}"/><w:gridAfter w:val="{BILLIONS}"/>')
+    path = tmp_path / "spans.docx"
+    path.write_bytes(docx(f"<w:tbl>{rows}{late}</w:tbl>" + p("after")))
+    got = child(f"""
+        from extractors.readers import read
+        doc = read({str(path)!r})
+        [table] = doc.tables()
+        result["cells"] = [(c.text, c.row, c.col, c.colspan) for row in table.rows for c in row]
+        result["text"] = [x.text for x in doc.paragraphs()]
+        """, timeout=30)
+    assert got["cells"][:2] == [["a", 0, 0, MAX_SPAN], ["b", 0, MAX_SPAN, 1]]
+    assert got["cells"][-1] == ["c", 20, MAX_SPAN, 1]
+    assert got["text"] == ["after"]
+    assert got["seconds"] < 10
+
+
+def test_docx_vertical_merge_run_is_capped_and_goes_on_in_a_new_cell(tmp_path):
+    rows = tr(tc("合并", '<w:vMerge w:val="restart"/>') + tc("0"))
+    rows += "".join(tr(tc("", "<w:vMerge/>") + tc(str(r))) for r in range(1, 1500))
+    path = tmp_path / "vmerge.docx"
+    path.write_bytes(docx(f"<w:tbl>{rows}</w:tbl>"))
+    [table] = read(path).tables()
+    merged = [(c.row, c.col, c.rowspan) for row in table.rows for c in row if c.col == 0]
+    assert merged == [(0, 0, MAX_SPAN), (MAX_SPAN, 0, 1500 - MAX_SPAN)]
+
+
+def test_docx_table_claiming_more_cells_than_the_cap_is_read_as_text(tmp_path):
+    rows = "".join(tr(tc(f"第{r}行", f'<w:gridSpan w:val="{BILLIONS}"/>')) for r in range(200))
+    path = tmp_path / "wide.docx"
+    path.write_bytes(docx(p("before") + f"<w:tbl>{rows}</w:tbl>" + p("after")))
+    got = child(f"""
+        from extractors.readers import read
+        doc = read({str(path)!r})
+        result["tables"] = len(doc.tables())
+        result["text"] = [x.text for x in doc.paragraphs()]
+        result["warnings"] = doc.warnings
+        """, timeout=30)
+    assert got["tables"] == 0
+    assert got["text"] == ["before"] + [f"第{r}行" for r in range(200)] + ["after"]
+    assert any("read as text" in w for w in got["warnings"])
 
 
 def test_html_spans_growing_with_the_square_of_the_rows_keep_memory_bounded(tmp_path):
@@ -87,6 +189,40 @@ def test_a_ruled_grid_past_the_cap_is_not_built():
 
 # ---- nesting -----------------------------------------------------------------------------
 
+NESTED_DOCX = {
+    # name: (opening, closing, times, suffix); each file nests past MAX_DEPTH, within the
+    # parser's 2048 levels
+    "hyperlinks": ("<w:hyperlink>", "</w:hyperlink>", 1500, ".docm"),
+    "content controls": ("<w:sdt><w:sdtContent>", "</w:sdtContent></w:sdt>", 700, ".docx"),
+    "text boxes": ("<w:r><w:txbxContent><w:p>", "</w:p></w:txbxContent></w:r>", 500, ".docx"),
+    "tables": ("<w:tbl><w:tr><w:tc>", f"{p('cell')}</w:tc></w:tr></w:tbl>", 500, ".docx"),
+}
+
+
+@pytest.mark.parametrize("kind", NESTED_DOCX)
+def test_docx_nesting_past_the_depth_cap_is_read_as_text(tmp_path, kind):
+    opening, closing, times, suffix = NESTED_DOCX[kind]
+    inner = "<w:r><w:t>最深处</w:t></w:r>" if kind in ("hyperlinks", "text boxes") else p("最深处")
+    body = opening * times + inner + closing * times
+    if kind in ("hyperlinks", "text boxes"):
+        body = f"<w:p>{body}</w:p>"
+    path = tmp_path / f"nested{suffix}"
+    path.write_bytes(docx(p("before") + body + p("after"), macro=suffix == ".docm"))
+    doc = read(path)
+    text = [b.paragraph.text for b in doc.blocks if b.paragraph] + \
+        [c.text for t in doc.tables() for row in t.rows for c in row]
+    assert "before" in text and "after" in text
+    assert any("最深处" in t for t in text)
+    assert any("levels deep read as plain text" in w for w in doc.warnings)
+
+
+def test_docx_nesting_past_what_the_parser_reads_is_corrupt_not_a_crash(tmp_path):
+    path = tmp_path / "deeper.docx"
+    path.write_bytes(docx("<w:p>" + "<w:hyperlink>" * 3000 + "</w:hyperlink>" * 3000 + "</w:p>"))
+    with pytest.raises(ReadError) as err:
+        read(path)
+    assert err.value.code == "corrupt"
+
 
 @pytest.mark.parametrize("opening,closing,times", [
     ("<span>", "</span>", 1000), ("<div>", "</div>", 1500),
@@ -110,3 +246,34 @@ def test_html_nesting_past_what_the_parser_reads_says_what_is_lost(tmp_path):
     doc = read_html(path)
     assert [x.text for x in doc.paragraphs()][0] == "before"
     assert any("past the parser's limit" in w for w in doc.warnings)
+
+
+# ---- pictures ----------------------------------------------------------------------------
+
+def test_docx_dangling_and_out_of_package_pictures_are_skipped_and_the_report_read(tmp_path):
+    rels = (f'<Relationship Id="rId5" Type="{_IMAGE}" Target="media/missing.png"/>'
+            f'<Relationship Id="rId6" Type="{_IMAGE}" Target="../../../../etc/passwd"/>'
+            f'<Relationship Id="rId7" Type="{_IMAGE}" Target="media/image1.png"/>')
+    path = tmp_path / "refs.docx"
+    path.write_bytes(docx(p("before") + picture("rId5") + picture("rId6") + picture("rId7") + p("after"),
+                          rels, {"word/media/image1.png": png()}))
+    from extractors.readers.docx import read_docx_native
+
+    doc, load = read_docx_native(path)
+    assert [b.paragraph.text if b.paragraph else b.image.name for b in doc.blocks] == [
+        "before", None, None, "/word/media/image1.png", "after"]
+    assert load("/word/media/image1.png") == png()
+    assert sum("points to nothing in the package" in w for w in doc.warnings) == 2
+
+
+def test_docx_damaged_picture_is_skipped_and_the_report_read(tmp_path):
+    data = bytearray(docx(p("before") + picture("rId7") + p("after"),
+                          f'<Relationship Id="rId7" Type="{_IMAGE}" Target="media/image1.png"/>',
+                          {"word/media/image1.png": png()}))
+    at = data.find(b"IDAT")  # inside the stored picture: its CRC no longer matches
+    data[at + 10] ^= 0xFF
+    path = tmp_path / "damaged.docx"
+    path.write_bytes(bytes(data))
+    doc = read(path)
+    assert [x.text for x in doc.paragraphs()] == ["before", "after"]
+    assert any("damaged" in w for w in doc.warnings)
