@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from extractors.document import Block, Document, Paragraph, Provenance
 from extractors.errors import ReadError
 from extractors.grid import MAX_SPAN, MAX_TABLE_CELLS, merge_cells
-from extractors.readers import read
+from extractors.readers import pictures, read
 from extractors.readers.html import read_html
 
 MEMORY_MB = 1536
@@ -277,3 +278,59 @@ def test_docx_damaged_picture_is_skipped_and_the_report_read(tmp_path):
     doc = read(path)
     assert [x.text for x in doc.paragraphs()] == ["before", "after"]
     assert any("damaged" in w for w in doc.warnings)
+
+
+# Text enough that the pictures are not the report (a scan), so each picture is tested for a table.
+TEXT = "<p>" + "正文" * 150 + "</p>"
+
+
+class _FakeOcr:
+    """OCR made cheap and counted: every picture holds a table, each read gives one paragraph."""
+
+    def __init__(self, monkeypatch):
+        self.looked_at = 0
+        self.read_pages: list[int] = []
+        import extractors.ocr as ocr
+        import extractors.readers.pdf as pdf
+
+        monkeypatch.setattr(ocr, "reader_engine", lambda: object())
+        monkeypatch.setattr(ocr, "holds_table", self.holds_table)
+        monkeypatch.setattr(pdf, "read_pages", self.read)
+
+    def holds_table(self, page) -> bool:
+        self.looked_at += 1
+        return True
+
+    def read(self, pdf, path: str, fmt: str) -> Document:
+        self.read_pages.append(pdf.page_count)
+        return Document(path=path, format=fmt, blocks=[
+            Block(paragraph=Paragraph(text="表格", prov=Provenance(page=1, source="ocr")))])
+
+
+@pytest.mark.parametrize("between", ["<p>正文</p>", ""])
+def test_html_picture_shown_400_times_is_read_once(tmp_path, monkeypatch, between):
+    """Each time was an OCR run (killed after 300 s); the same bytes by another name too."""
+    ocr = _FakeOcr(monkeypatch)
+    (tmp_path / "t.png").write_bytes(png())
+    (tmp_path / "copy.png").write_bytes(png())
+    path = tmp_path / "page.html"
+    path.write_text(f"<html><body>{TEXT}" + f'{between}<img src="t.png">' * 399 + f'{between}<img src="copy.png">'
+                    + "</body></html>", encoding="utf-8")
+    doc = read_html(path)
+    assert (ocr.looked_at, ocr.read_pages) == (1, [1])
+    assert [b.paragraph.text for b in doc.blocks if b.paragraph and b.paragraph.text == "表格"] == ["表格"]
+    assert not any(b.image for b in doc.blocks)  # repeats of a picture read are not left as pictures
+
+
+def test_pictures_past_the_cap_are_left_unread_with_a_warning(tmp_path, monkeypatch):
+    ocr = _FakeOcr(monkeypatch)
+    monkeypatch.setattr(pictures, "MAX_PICTURE_PAGES", 5)
+    for k in range(12):
+        (tmp_path / f"t{k}.png").write_bytes(png(color=k))
+    path = tmp_path / "page.html"
+    path.write_text(f"<html><body>{TEXT}" + "".join(f'<p>正文</p><img src="t{k}.png">' for k in range(12))
+                    + "</body></html>", encoding="utf-8")
+    doc = read_html(path)
+    assert ocr.looked_at == 5 and sum(ocr.read_pages) == 5
+    assert sum(1 for b in doc.blocks if b.image) == 7
+    assert any("not read" in w for w in doc.warnings)

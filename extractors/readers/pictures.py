@@ -16,6 +16,7 @@ import io
 import urllib.parse
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymupdf
@@ -33,6 +34,10 @@ A4_WIDTH_INCHES = 8.27
 # or a screen's 72/96) the picture is taken to be a page wide, which puts both a full-page
 # scan and a screenshot of a table at a size OCR reads well.
 MIN_DPI, MAX_DPI = 100, 400
+# Picture pages (frames) of one DOCX/HTML file looked at for OCR: each costs a table test and
+# perhaps ~3 s of OCR, and the sandbox's 600 s for a document fits about 150 (a scan saved as
+# Word has a picture a page). Later pictures stay unread, which the document's warnings say.
+MAX_PICTURE_PAGES = 150
 
 
 def picture_pages(data: bytes, name: str) -> pymupdf.Document:
@@ -101,20 +106,32 @@ def read_image(path: Path) -> Document:
 Loader = Callable[[str], bytes | None]  # a picture of a DOCX/HTML file by the name its reader gave it
 
 
+@dataclass
+class _Seen:
+    """What a document's runs of pictures have taken so far."""
+    looked_at: set[str] = field(default_factory=set)  # pictures (sha256) decoded once already
+    read: set[str] = field(default_factory=set)  # those OCR read into the document
+    pages: int = 0  # picture pages looked at, against MAX_PICTURE_PAGES
+    over: bool = False  # a picture was left unread for the cap
+
+
 def read_pictures(doc: Document, load: Loader) -> None:
     """Pictures of `doc` (Image blocks named by what `load` takes) replaced in place by what
     OCR reads on them. Read are pictures that hold a ruled table, or all of them when the
     document has almost no text of its own. Runs of pictures with nothing between are read as
     one scan, so a table that goes on from one picture to the next is joined like a table
-    over a page break. A picture that cannot be decoded, or where OCR finds nothing, stays an
-    Image block."""
-    if not any(b.image is not None for b in doc.blocks):
-        return
+    over a page break. A picture that cannot be decoded, where OCR finds nothing, or past
+    MAX_PICTURE_PAGES, stays an Image block. Each picture is read once: the same bytes shown
+    again (a page repeating one picture hundreds of times) add nothing, and a repeat of one
+    that was read is dropped."""
+    if not any(b.image is not None and b.image.name for b in doc.blocks):
+        return  # none to load: the OCR engine is not started for nothing
     from ..ocr import reader_engine
 
     if reader_engine() is None:
         return
     scanned = doc.looks_scanned()
+    seen = _Seen()
     out: list[Block] = []
     run: list[Block] = []
     for block in doc.blocks + [Block()]:  # the empty block ends the last run
@@ -122,59 +139,75 @@ def read_pictures(doc: Document, load: Loader) -> None:
             run.append(block)
             continue
         if run:
-            out += _read_run(run, load, scanned, doc.path)
+            out += _read_run(run, load, scanned, doc.path, seen)
             run = []
         if block.paragraph is not None or block.table is not None:
             out.append(block)
     doc.blocks = out
     _renumber_tables(doc)
+    if seen.over:
+        doc.warnings.append(f"pictures past the first {MAX_PICTURE_PAGES} pages of them not read "
+                            "(the cap on OCR in one document)")
 
 
 def _read_run(run: list[Block], load: Callable[[str], bytes | None], scanned: bool,
-              path: str) -> list[Block]:
+              path: str, seen: _Seen) -> list[Block]:
     """One run of consecutive pictures: those worth reading as the pages of one scan."""
     from ..ocr import holds_table
     from .pdf import read_pages
 
     pdf = pymupdf.open()
-    names: list[str] = []  # per page of `pdf`: the picture it came from
+    names: list[str] = []  # per page of `pdf`: the picture it came from, its frame, its sha256
     frame_of: list[int] = []
+    digest_of: list[str] = []
+    digests: list[str | None] = []  # per block of the run
     for block in run:
         name = block.image.name
         data = load(name) if name else None
-        if not data:
+        digest = hashlib.sha256(data).hexdigest() if data else None
+        digests.append(digest)
+        if digest is None or digest in seen.looked_at:
             continue
+        if seen.pages >= MAX_PICTURE_PAGES:
+            seen.over = True  # not even decoded
+            continue
+        seen.looked_at.add(digest)
         try:
             pages = picture_pages(data, name)
         except ReadError:
             continue  # a damaged or oversized picture: the rest of the document is still read
         for k, page in enumerate(pages):
             try:
-                if _too_small(page) or not (scanned or holds_table(page)):
+                if _too_small(page):
+                    continue
+                if seen.pages >= MAX_PICTURE_PAGES:
+                    seen.over = True
+                    break
+                seen.pages += 1
+                if not (scanned or holds_table(page)):
                     continue
             except ReadError:
                 continue  # too large to render for OCR: as above
             pdf.insert_pdf(pages, from_page=k, to_page=k)
             names.append(name)
             frame_of.append(k + 1)
+            digest_of.append(digest)
         pages.close()
-    if pdf.page_count == 0:
-        return run
+    blocks: list[Block] = []
     try:
-        read = read_pages(pdf, path, "picture")
+        read = read_pages(pdf, path, "picture") if pdf.page_count else None
     except ReadError:
-        return run  # a picture the checks above let through still fails: keep the text
+        read = None  # a picture the checks above let through still fails: keep the text
     finally:
         pdf.close()
-    if not (read.paragraphs() or read.tables()):
-        return run
-    read_names = set(names)
-    kept = [b for b in run if b.image.name not in read_names]
-    for block in read.blocks:
-        for prov in _provenances(block):
-            if prov.page is not None:
-                prov.image, prov.page = names[prov.page - 1], frame_of[prov.page - 1]
-    return [b for b in read.blocks if b.image is None] + kept
+    if read is not None and (read.paragraphs() or read.tables()):
+        seen.read.update(digest_of)
+        for block in read.blocks:
+            for prov in _provenances(block):
+                if prov.page is not None:
+                    prov.image, prov.page = names[prov.page - 1], frame_of[prov.page - 1]
+        blocks = [b for b in read.blocks if b.image is None]
+    return blocks + [b for b, digest in zip(run, digests) if digest is None or digest not in seen.read]
 
 
 def _too_small(page: pymupdf.Page) -> bool:
