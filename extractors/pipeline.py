@@ -57,6 +57,7 @@ def first_pass(path: str | Path, sha256: str | None = None, mode: Mode = "off") 
         result.sha256 = result.sha256 or sha256_of(path)
         doc = read(path)
         result.format = doc.format
+        result.warnings = doc.warnings
         extraction = extract_fields(doc)
     except ReadError as err:
         result.status, result.error_code, result.error = "error", err.code, str(err)
@@ -88,7 +89,7 @@ def finish(draft: Draft, answers: list[LlmAnswer] = (), reader: str | None = Non
         confirm_by_rules(readings, rules, answered)
     result.rules = rules
     apply_rule_doubt(readings, rules)
-    result.review = build_review(readings, rules)
+    result.review = build_review(readings, rules, result.warnings)
     for key, reading in readings.items():
         result.fields[key] = reading.value
         result.confidence[key] = round(reading.confidence, 3)

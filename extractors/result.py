@@ -128,6 +128,9 @@ class DocumentResult(BaseModel):
     review: list[ReviewItem] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
     llm: LlmRecord | None = None  # set when sections were (to be) asked of the LLM
+    # parts of the file the reader left out or read only as text (a cap reached, a broken
+    # picture): the report is read without them, and fields they held say so in review
+    warnings: list[str] = Field(default_factory=list)
 
     # The file's name, and error messages that quote it, may hold bytes that are not UTF-8.
     # Cleaned when written, not when set: the pipeline assigns `error` after construction.

@@ -21,7 +21,10 @@ def apply_rule_doubt(readings: dict[str, Reading], rules: list[RuleResult]) -> N
                     readings[key].confidence = min(readings[key].confidence, DOUBT_FROM_RULE)
 
 
-def build_review(readings: dict[str, Reading], rules: list[RuleResult]) -> list[ReviewItem]:
+def build_review(readings: dict[str, Reading], rules: list[RuleResult],
+                 left_out: list[str] = ()) -> list[ReviewItem]:
+    """`left_out`: the reader's warnings about parts of the file it did not read; a field
+    not found may have been in one of them, and its reviewer should know."""
     reasons: dict[str, list[str]] = {}
     for cluster in _clusters([r for r in rules if r.status == "fail"]):
         suspects = _suspects(cluster)
@@ -36,6 +39,8 @@ def build_review(readings: dict[str, Reading], rules: list[RuleResult]) -> list[
         if reading.confidence < TRUSTED and key not in reasons:
             note = reading.prov.note or f"read by {reading.prov.method} with low confidence"
             reasons[key] = [f"{note} (confidence {reading.confidence:.2f})"]
+            if left_out and reading.prov.method == "absent":
+                reasons[key].append("the reader left part of the file out: " + "; ".join(left_out[:3]))
     order = list(readings)
     return [ReviewItem(field=k, reason="; ".join(v))
             for k, v in sorted(reasons.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0)]

@@ -60,6 +60,9 @@ def _closing_lines(summary: dict, wall: float) -> list[str]:
     ]
     if summary["errors_by_code"]:
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["errors_by_code"].items())))
+    if summary.get("parts_left_out"):
+        lines.append(f"parts left out: {summary['parts_left_out']} documents were read without a part "
+                     "of them (a cap reached, a broken picture): see `warnings` in their JSON")
     if docs["unprocessed"]:
         lines.append(f"unprocessed: {docs['unprocessed']} (a worker crashed; rerun to retry them)")
     fails = summary["rule_failures"]

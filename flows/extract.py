@@ -424,6 +424,8 @@ def _summary(paths, out: Path, names, todo, skipped, stats, unreadable, unproces
             **{k: status.get(k, 0) for k in ("ok", "not_a_report", "error")},
         },
         "errors_by_code": dict(Counter(s["error_code"] for s in run_stats if s["status"] == "error")),
+        # documents read without some part of them (DocumentResult.warnings)
+        "parts_left_out": sum(1 for s in run_stats if s.get("warnings")),
         "fields": sum(s["fields"] for s in run_stats),
         "flagged": sum(s["flagged"] for s in run_stats),
         "rule_failures": {b: failures.get(b, 0) for b in ("source", "extraction")},

@@ -246,7 +246,7 @@ def document_stats(result: DocumentResult) -> dict:
     llm = result.llm
     return {"status": result.status, "error_code": result.error_code,
             "fields": len(result.fields), "flagged": len({i.field for i in result.review}),
-            "rule_failures": dict(failures),
+            "rule_failures": dict(failures), "warnings": len(result.warnings),
             "llm_sections": Counter(a.status for a in llm.answers) if llm else Counter(),
             "llm_requests": llm.requests if llm else 0,
             "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0}

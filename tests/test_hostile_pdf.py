@@ -287,3 +287,17 @@ def test_report_with_a_14400_pt_page_is_read_without_that_page(tmp_path):
     assert read["paragraphs"] == [p.text for p in alone.paragraphs()]
     [note] = read["warnings"]
     assert note.startswith("page 4 at 200 dpi: 40000×40000 pixels is over the") and note.endswith("left unread")
+
+
+def test_a_part_left_out_reaches_the_result_and_the_review_reasons(tmp_path, monkeypatch):
+    from extractors.pipeline import extract_file
+
+    monkeypatch.setattr(pdf_reader, "MAX_PAGES", 1)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(generate(1, "2019", "pdf").data)
+    result = extract_file(path)
+    assert result.status == "ok" and len(result.warnings) == 1 and "page" in result.warnings[0]
+    lost = [i for i in result.review if result.provenance[i.field].method == "absent"]
+    assert lost, "the later pages' tables were left out: their fields are not found"
+    assert all(result.warnings[0] in i.reason and "left part of the file out" in i.reason for i in lost)
+    assert json.loads(result.model_dump_json())["warnings"] == result.warnings
