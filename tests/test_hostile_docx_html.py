@@ -188,6 +188,73 @@ def test_a_ruled_grid_past_the_cap_is_not_built():
     assert merge_cells(2, 2, lambda r, c: True, lambda r, c: True) is not None
 
 
+# ---- the review app ----------------------------------------------------------------------
+
+def test_review_page_of_a_field_beside_a_row_starting_two_billion_columns_in(tmp_path):
+    """gridBefore=2e9 in a table holding a flagged field: extraction was fine, but opening
+    the field in `nianbao review` built 2e9 empty cells (6 GB in 50 s)."""
+    got = child(f"""
+        import io, re, zipfile
+        from pathlib import Path
+        from fastapi.testclient import TestClient
+        from extractors.pipeline import extract_file
+        from extractors.synth import generate
+        from flows import store
+        from flows.review.app import Review, create_app
+        from flows.review.queue import field_view, load_items
+        from flows.review.source import open_source
+
+        folder = Path({str(tmp_path)!r})
+        row = ('<w:tr><w:trPr><w:gridBefore w:val="{BILLIONS}"/><w:gridAfter w:val="{BILLIONS}"/></w:trPr>'
+               '<w:tc><w:p><w:r><w:t>注</w:t></w:r></w:p></w:tc></w:tr>')
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(generate(9, "2021", "docx", errors=["R4"]).data)) as src, \\
+                zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name in src.namelist():
+                data = src.read(name)
+                if name == "word/document.xml":
+                    data = data.replace(b"</w:tbl>", row.encode() + b"</w:tbl>")
+                dst.writestr(name, data)
+        path = folder / "hostile.docx"
+        path.write_bytes(out.getvalue())
+        engine = store.connect(store.database_url(None, folder))
+        store.save_result(engine, extract_file(path), {{"raw_path": str(path)}},
+                          store.start_run(engine, {{"command": "test"}}))
+        engine.dispose()
+        source = open_source(str(folder))
+        items = load_items(source.engine)
+        item = next(i for i in items if field_view(source.engine, i).field_provenance().method == "table")
+        with TestClient(create_app(Review(source.engine, items, "tester", None), ["testserver"])) as client:
+            page = client.get(f"/field/{{item.report_id}}/{{item.field}}")
+        result["status"] = page.status_code
+        result["hit"] = len(re.findall('class="hit"', page.text))
+        result["note_row"] = ">注<" in page.text
+        """, timeout=60)
+    assert got["status"] == 200
+    assert got["hit"] == 1 and got["note_row"]  # the table, with the hostile row, cell marked
+    assert got["peak_mb"] < 1000
+
+
+def test_evidence_draws_no_grid_past_the_cap_whatever_made_the_table(tmp_path):
+    """The review app's own guard, not the readers': a table whose cell sits 2e9 columns in
+    is shown as the printed text."""
+    path = tmp_path / "r.html"
+    path.write_text("<p>x</p>", encoding="utf-8")
+    got = child(f"""
+        from extractors.document import Cell, Document, DocumentBuilder
+        from extractors.result import FieldProvenance
+        from flows.review import evidence
+
+        builder = DocumentBuilder({str(path)!r}, "html")
+        builder.table([[Cell(text="（一）予以公开", row=0, col=0), Cell(text="5", row=0, col={BILLIONS})]])
+        evidence.read_native = lambda path: (builder.doc, lambda name: None)
+        prov = FieldProvenance(method="table", table="t0", row=0, col={BILLIONS}, raw="5")
+        shown = evidence.evidence({str(path)!r}, prov)
+        result["kind"], result["text"] = shown.kind, shown.text
+        """, timeout=30)
+    assert (got["kind"], got["text"]) == ("text", "5")
+
+
 # ---- nesting -----------------------------------------------------------------------------
 
 NESTED_DOCX = {

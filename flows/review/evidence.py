@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 
 from extractors.document import Cell, Document, Table
 from extractors.errors import ReadError
+from extractors.grid import MAX_TABLE_CELLS
 from extractors.readers import check_size, read_native
 from extractors.readers.pictures import Loader, picture_pages
 from extractors.readers.sniff import sniff_format
@@ -103,8 +104,8 @@ def cell_image(raw_path: Path, prov: FieldProvenance, *, margin: float = 30.0,
 
 def table_html(raw_path: Path, prov: FieldProvenance) -> str | None:
     """The native table the field was read from as an HTML <table>, every text escaped, the
-    field's cell marked class="hit"; None for fields not read from a native table, or when
-    the file no longer holds that table."""
+    field's cell marked class="hit"; None for fields not read from a native table, when the
+    file no longer holds that table, or when its grid is past the readers' cap."""
     if prov.method != "table" or prov.table is None or prov.row is None or prov.col is None \
             or prov.source != "native" or prov.image is not None:
         return None  # OCR'd cells are shown by cell_image
@@ -223,14 +224,19 @@ def _read_as(table: Table, prov: FieldProvenance) -> Cell | None:
     return None
 
 
-def _render(table: Table, hit: Cell, table_id: str) -> str:
+def _render(table: Table, hit: Cell, table_id: str) -> str | None:
     """The grid as read: each cell once with its spans; a grid position no cell covers (a row
-    starting late, DOCX gridBefore) is an empty cell, so the columns stay in line."""
+    starting late, DOCX gridBefore) is an empty cell, so the columns stay in line. None for a
+    grid past MAX_TABLE_CELLS, which would be a page of that many cells (the readers keep such
+    tables out; this holds whatever made the table)."""
     starting: dict[int, list[Cell]] = {}
     for row in table.rows:
         for cell in row:
             starting.setdefault(cell.row, []).append(cell)
     n_rows = max(c.row + c.rowspan for cells in starting.values() for c in cells)
+    n_cols = max(c.col + c.colspan for cells in starting.values() for c in cells)
+    if n_rows * n_cols > MAX_TABLE_CELLS:
+        return None
     covered: set[tuple[int, int]] = set()  # positions taken by spans from rows above
     lines = [f'<table class="evidence" data-table="{html.escape(table_id)}">']  # the extraction's id
     for r in range(n_rows):  # rows no cell starts in stay, as empty <tr>, for the rowspans
