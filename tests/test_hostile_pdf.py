@@ -301,3 +301,27 @@ def test_a_part_left_out_reaches_the_result_and_the_review_reasons(tmp_path, mon
     assert lost, "the later pages' tables were left out: their fields are not found"
     assert all(result.warnings[0] in i.reason and "left part of the file out" in i.reason for i in lost)
     assert json.loads(result.model_dump_json())["warnings"] == result.warnings
+
+
+def test_the_ocr_readers_notes_on_a_picture_reach_the_document(tmp_path, monkeypatch):
+    # What the OCR reader leaves out of a picture in an HTML/DOCX file is said in the
+    # document, named by the picture (its page numbers count the pictures, not the file's).
+    import base64
+
+    import extractors.ocr
+    from extractors.readers.html import read_html
+
+    monkeypatch.setattr(extractors.ocr, "reader_engine", NoReading)
+    read_pages = pdf_reader.read_pages
+
+    def noting(pdf, path, fmt):
+        doc = read_pages(pdf, path, fmt)
+        doc.warnings.append("page 1: a ruled grid of 300×300 cells, over the limit")
+        return doc
+
+    monkeypatch.setattr(pdf_reader, "read_pages", noting)
+    ok, png = cv2.imencode(".png", graph_paper(1200, 40))
+    src = "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+    path = tmp_path / "scan.html"
+    path.write_text(f"<html><body><p>年度报告</p><img src='{src}'></body></html>", encoding="utf-8")
+    assert read_html(path).warnings == ["inline-image-1: page 1: a ruled grid of 300×300 cells, over the limit"]

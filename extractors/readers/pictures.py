@@ -113,6 +113,7 @@ class _Seen:
     read: set[str] = field(default_factory=set)  # those OCR read into the document
     pages: int = 0  # picture pages looked at, against MAX_PICTURE_PAGES
     over: bool = False  # a picture was left unread for the cap
+    warnings: list[str] = field(default_factory=list)  # the OCR reader's, about parts it left out
 
 
 def read_pictures(doc: Document, load: Loader) -> None:
@@ -145,6 +146,7 @@ def read_pictures(doc: Document, load: Loader) -> None:
             out.append(block)
     doc.blocks = out
     _renumber_tables(doc)
+    doc.warnings += seen.warnings
     if seen.over:
         doc.warnings.append(f"pictures past the first {MAX_PICTURE_PAGES} pages of them not read "
                             "(the cap on OCR in one document)")
@@ -200,6 +202,9 @@ def _read_run(run: list[Block], load: Callable[[str], bytes | None], scanned: bo
         read = None  # a picture the checks above let through still fails: keep the text
     finally:
         pdf.close()
+    if read is not None:
+        # its page numbers count the run's picture pages: say which picture each came from
+        seen.warnings += [f"{', '.join(dict.fromkeys(names))}: {w}" for w in read.warnings]
     if read is not None and (read.paragraphs() or read.tables()):
         seen.read.update(digest_of)
         for block in read.blocks:
