@@ -289,7 +289,7 @@ def test_rebuild_tables(tmp_path):
     stats, unreadable = outputs.rebuild_tables(tmp_path)
     assert unreadable == ["stray.json"]
     assert stats["a.pdf.json"] == {"status": "ok", "error_code": None, "fields": 3, "flagged": 1,
-                                   "rule_failures": {"source": 1}, "llm_sections": {},
+                                   "rule_failures": {"source": 1}, "warnings": 0, "llm_sections": {},
                                    "llm_requests": 0, "llm_tokens": 0}
     rows = list(csv.reader((tmp_path / outputs.FIELDS_CSV).open(encoding="utf-8")))
     assert rows[1] == ["a.pdf", "2019", "requests.new.total", "7", "0.4", "true", "table"]
