@@ -8,7 +8,8 @@
 Keyword choices override the random layout (see layout.Layout), so a test can ask for
 exactly the variant it checks; e.g. picture_tables=("requests",) pastes 三's table into a
 DOCX or HTML report as an image (picture_format png|jpeg, picture_src data|file), with the
-same gold as without.
+same gold as without. font="AR PL UKai CN" (one of fonts.FAMILIES) sets the report in a
+Debian CJK font; typeset.py has LibreOffice or Chromium lay such a report out as a PDF.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
     elif fmt == "html":
         data = render_html(blocks, layout, rng("html"), year, files)
     elif fmt == "docx":
-        data = render_docx(blocks, year)
+        data = render_docx(blocks, year, layout.font)
     else:
         data = render_pdf(blocks, layout, year)
     gold = {"document": name, "template": template,

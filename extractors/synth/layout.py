@@ -39,6 +39,9 @@ class Layout:
     picture_tables: tuple[str, ...] = ()  # DOCX/HTML: as images: requests|appeals|active|stats
     picture_format: str = "png"     # png: clean screenshot | jpeg: degraded photo or scan
     picture_src: str = "data"       # HTML: data (base64 URI) | file (<stem>_files/table3.png)
+    # Like pictures, only when asked. A fontconfig family (fonts.FAMILIES): embedded in a PDF,
+    # named in a DOCX's styles and an HTML page's CSS; "" keeps each renderer's default.
+    font: str = ""
 
     def with_choices(self, **choices: object) -> Layout:
         names = {f.name for f in dataclasses.fields(self)}

@@ -1,5 +1,6 @@
 """DOCX files via python-docx, with the template's horizontal and vertical merges; tables
-pasted as pictures are inline images 15 cm wide."""
+pasted as pictures are inline images 15 cm wide; a chosen font set as the document's
+default for Chinese and Latin text alike."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import zipfile
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from extractors.synth.blocks import Block, Para, Picture, Table, grid
@@ -51,6 +53,17 @@ def _add_para(doc, para: Para) -> None:
         p.paragraph_format.first_line_indent = Pt(21)
 
 
+def _set_font(doc, family: str) -> None:
+    """Every run's font, table cells' too, through the document defaults: explicit names
+    instead of the theme's (a theme font would win over a name in the same element)."""
+    fonts = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(
+        qn("w:rPr")).find(qn("w:rFonts"))
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)
+    for script in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(script), family)
+
+
 def _fixed_zip(data: bytes, when: tuple[int, ...]) -> bytes:
     """Rewrite the package with fixed member timestamps: same seed, same bytes."""
     out = io.BytesIO()
@@ -62,8 +75,10 @@ def _fixed_zip(data: bytes, when: tuple[int, ...]) -> bytes:
     return out.getvalue()
 
 
-def render_docx(blocks: list[Block], year: int) -> bytes:
+def render_docx(blocks: list[Block], year: int, font: str = "") -> bytes:
     doc = Document()
+    if font:
+        _set_font(doc, font)
     when = dt.datetime(year + 1, 1, 15, 9, 0, 0)
     doc.core_properties.created = doc.core_properties.modified = when
     doc.core_properties.author = doc.core_properties.last_modified_by = ""

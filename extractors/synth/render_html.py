@@ -1,6 +1,7 @@
 """HTML pages: real <table>s with rowspan/colspan, <br> inside cells, <p> paragraphs, in the
 charsets Chinese portals use (declared or not), optionally inside portal chrome. A table
-pasted as a picture is an <img>: a data: URI, or a file in a folder beside the page."""
+pasted as a picture is an <img>: a data: URI, or a file in a folder beside the page. A
+chosen font is the page's CSS font-family, on A4 when printed."""
 
 from __future__ import annotations
 
@@ -80,8 +81,10 @@ def render_html(blocks: list[Block], layout: Layout, rng: random.Random, year: i
     title = "".join(b.text for b in blocks if isinstance(b, Para) and b.role == "title")
     body = "\n".join(_block_html(b, files) for b in blocks)
     top, bottom = _chrome(rng, year) if layout.chrome else ("", "")
+    style = (f'<style>body {{ font-family: "{layout.font}"; }} @page {{ size: A4; }}</style>\n'
+             if layout.font else "")
     page = (f"<!DOCTYPE html>\n<html>\n<head>\n{_DECLARATIONS[layout.charset]}\n"
-            f"<title>{escape(title)}</title>\n</head>\n<body>\n{top}\n"
+            f"<title>{escape(title)}</title>\n{style}</head>\n<body>\n{top}\n"
             f'<div class="article">\n{body}\n</div>\n{bottom}\n</body>\n</html>\n')
     encoding = layout.charset.removeprefix("none-")
     if encoding == "gb2312":

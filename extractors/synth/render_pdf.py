@@ -1,39 +1,51 @@
-"""Text-layer PDFs via PyMuPDF: A4 pages, wrapped paragraphs in the built-in CJK font,
-tables drawn with real ruling lines, long tables continued on the next page (the header
-rows repeated or not)."""
+"""Text-layer PDFs via PyMuPDF: A4 pages, wrapped paragraphs in the built-in CJK font (or
+the layout's font, embedded), tables drawn with real ruling lines, long tables continued on
+the next page (the header rows repeated or not)."""
 
 from __future__ import annotations
 
 import fitz
 
 from extractors.synth.blocks import Block, Para, Slot, Table, grid
+from extractors.synth.fonts import face_bytes
 from extractors.synth.layout import Layout
 
 _FONT_NAME = "china-s"  # a CJK font PDF readers supply: text extracts, nothing to embed
+_EMBEDDED = "cjk"  # the page's resource name for a font of the layout's choosing
 _WIDTH, _HEIGHT = fitz.paper_size("a4")
 _MARGIN = 56.0
 _STYLE = {"title": (16.0, 1.6), "heading": (12.0, 1.7), "body": (10.5, 1.6), "noise": (9.0, 1.4)}
 
 
-def _length(text: str, size: float) -> float:
-    # As the viewer sets the font (every glyph 1 em), not as the Droid fallback's metrics say.
-    return fitz.get_text_length(text, fontname=_FONT_NAME, fontsize=size)
+class _Font:
+    """china-s, or `family`'s face embedded (measured by its own metrics)."""
 
+    def __init__(self, family: str):
+        self.face = face_bytes(family) if family else b""
+        self.name = _EMBEDDED if family else _FONT_NAME
+        self._metrics = fitz.Font(fontbuffer=self.face) if family else None
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
-    lines, line, used = [], "", 0.0
-    for ch in text:
-        w = _length(ch, size)
-        if line and used + w > width:
-            lines.append(line)
-            line, used = "", 0.0
-        line, used = line + ch, used + w
-    return [*lines, line]
+    def length(self, text: str, size: float) -> float:
+        if self._metrics is not None:
+            return self._metrics.text_length(text, fontsize=size)
+        # As the viewer sets china-s (every glyph 1 em), not as the Droid fallback's metrics say.
+        return fitz.get_text_length(text, fontname=_FONT_NAME, fontsize=size)
+
+    def wrap(self, text: str, width: float, size: float) -> list[str]:
+        lines, line, used = [], "", 0.0
+        for ch in text:
+            w = self.length(ch, size)
+            if line and used + w > width:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = line + ch, used + w
+        return [*lines, line]
 
 
 class _Writer:
     def __init__(self, layout: Layout, height: float):
         self.layout, self.height = layout, height
+        self.font = _Font(layout.font)
         self.doc = fitz.open()
         self.page: fitz.Page
         self.shape: fitz.Shape | None = None
@@ -43,6 +55,8 @@ class _Writer:
     def _new_page(self) -> None:
         self._flush_lines()
         self.page = self.doc.new_page(width=_WIDTH, height=self.height)
+        if self.font.face:
+            self.page.insert_font(fontname=_EMBEDDED, fontbuffer=self.font.face)
         self.y = _MARGIN
 
     def _line(self, p1: tuple[float, float], p2: tuple[float, float]) -> None:
@@ -62,7 +76,7 @@ class _Writer:
 
     def _text(self, x: float, baseline: float, text: str, size: float) -> None:
         if text:
-            self.page.insert_text((x, baseline), text, fontname=_FONT_NAME, fontsize=size)
+            self.page.insert_text((x, baseline), text, fontname=self.font.name, fontsize=size)
 
     def para(self, para: Para) -> None:
         size, lead = _STYLE[para.role]
@@ -70,15 +84,15 @@ class _Writer:
         text = para.text.replace("\t", "    ")
         indent = 2 * size if para.role == "body" else 0.0
         width = _WIDTH - 2 * _MARGIN
-        lines = _wrap(text, width - indent, size)
+        lines = self.font.wrap(text, width - indent, size)
         first, rest = lines[0], "".join(lines[1:])
-        lines = [first, *(_wrap(rest, width, size) if rest else [])]
+        lines = [first, *(self.font.wrap(rest, width, size) if rest else [])]
         for i, line in enumerate(lines):
             if not self._fits(lead):
                 self._new_page()
             x = _MARGIN + (indent if i == 0 else 0.0)
             if para.role == "title":
-                x = (_WIDTH - _length(line, size)) / 2
+                x = (_WIDTH - self.font.length(line, size)) / 2
             self._text(x, self.y + size, line, size)
             self.y += lead
         self.y += size * 0.4
@@ -99,7 +113,7 @@ class _Writer:
                 if slot.starts_at(r, c):
                     inner = xs[c + slot.cell.colspan] - xs[c] - 2 * pad
                     lines[r, c] = [part for seg in slot.cell.text.split("\n")
-                                   for part in _wrap(seg, inner, size)]
+                                   for part in self.font.wrap(seg, inner, size)]
                     if slot.cell.rowspan == 1:
                         heights[r] = max(heights[r], len(lines[r, c]) * lead + 2 * pad)
         for (r, c), text in lines.items():  # a merged cell's text must fit its rows
