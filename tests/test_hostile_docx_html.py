@@ -401,3 +401,14 @@ def test_pictures_past_the_cap_are_left_unread_with_a_warning(tmp_path, monkeypa
     assert ocr.looked_at == 5 and sum(ocr.read_pages) == 5
     assert sum(1 for b in doc.blocks if b.image) == 7
     assert any("not read" in w for w in doc.warnings)
+
+
+def test_a_picture_in_a_format_outside_the_raster_list_is_not_opened():
+    # EPS would be rendered by running Ghostscript on the file's PostScript
+    from extractors.errors import ReadError
+
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    with pytest.raises(ReadError) as err:
+        pictures.picture_pages(eps, "x.eps")
+    assert err.value.code == "corrupt"
+    assert pictures.picture_pages(png(), "x.png").page_count == 1

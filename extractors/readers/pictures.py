@@ -38,6 +38,9 @@ MIN_DPI, MAX_DPI = 100, 400
 # perhaps ~3 s of OCR, and the sandbox's 600 s for a document fits about 150 (a scan saved as
 # Word has a picture a page). Later pictures stay unread, which the document's warnings say.
 MAX_PICTURE_PAGES = 150
+# The raster formats reports use. Pillow would otherwise try every format it knows, EPS among
+# them, which it renders by running Ghostscript on the file's PostScript.
+FORMATS = ("PNG", "JPEG", "TIFF", "GIF", "BMP", "WEBP")  # JPEG covers MPO (camera) files
 
 
 def picture_pages(data: bytes, name: str) -> pymupdf.Document:
@@ -48,7 +51,7 @@ def picture_pages(data: bytes, name: str) -> pymupdf.Document:
         # Pillow warns past 89 M pixels and raises past twice that; our own limit is lower.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
         except Image.DecompressionBombError as err:
             raise ReadError("too_large", f"{name}: {err}") from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
