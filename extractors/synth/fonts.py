@@ -36,8 +36,7 @@ FAMILIES = tuple(f.family for f in FONTS)
 @dataclass(frozen=True)
 class Installed:
     file: Path
-    index: int        # the face inside a .ttc
-    postscript: str   # the base font name a PDF embedding it shows (after a subset prefix)
+    index: int  # the face inside a .ttc
 
 
 @cache
@@ -46,12 +45,12 @@ def installed(family: str) -> Installed | None:
     (fc-match would name a fallback instead)."""
     if shutil.which("fc-match") is None:
         return None
-    found = subprocess.run(["fc-match", "--format", "%{file}\t%{index}\t%{postscriptname}\t%{family}",
+    found = subprocess.run(["fc-match", "--format", "%{file}\t%{index}\t%{family}",
                             f"{family}:style=Regular"],
                            capture_output=True, text=True, check=False).stdout.split("\t")
-    if len(found) != 4 or family not in found[3].split(","):
+    if len(found) != 3 or family not in found[2].split(","):
         return None
-    return Installed(Path(found[0]), int(found[1]), found[2])
+    return Installed(Path(found[0]), int(found[1]))
 
 
 def missing(families: tuple[str, ...] = FAMILIES) -> list[str]:
@@ -79,8 +78,9 @@ def _one_face(collection: bytes, index: int) -> bytes:
     if not 0 <= index < count:
         raise ValueError(f"face {index} of a collection of {count}")
     start = struct.unpack_from(">I", collection, 12 + 4 * index)[0]
-    version, ntables = struct.unpack_from(">IH", collection, start)
-    records = [struct.unpack_from(">4sIII", collection, start + 12 + 16 * i) for i in range(ntables)]
+    ntables = struct.unpack_from(">H", collection, start + 4)[0]
+    records = [struct.unpack_from(">4sIII", collection, start + 12 + 16 * i)
+               for i in range(ntables)]
     header = bytearray(collection[start:start + 12])
     body = bytearray()
     offset = 12 + 16 * ntables
