@@ -3,6 +3,7 @@ pipeline reads.
 
     .venv/bin/python eval/make_cases.py [--out eval/cases] [--n 40] [--seed 2026] [--scans 8]
     .venv/bin/python eval/make_cases.py --pictables [N]    # only eval/pictables, N=8
+    .venv/bin/python eval/make_cases.py --unseen [N]       # only eval/unseen, N=12
 
 Reports come from `extractors.synth` (txt, HTML, DOCX, PyMuPDF-drawn PDF, a third of them
 with injected source errors); some DOCX are then rendered by LibreOffice into PDF (the way
@@ -10,8 +11,15 @@ most portal PDFs are made) and into DOC, so those readers meet files a real word
 wrote. eval/scans holds image-only PDFs of other reports, rasterised at 150–200 dpi with skew
 up to 1.5°, blur, noise and JPEG artefacts (one upside down). eval/pictables holds DOCX and
 HTML reports whose tables (三's always) are pasted as pictures: clean PNG screenshots or
-degraded JPEG photos, in HTML as data: URIs or as files in <stem>_files/. Deterministic for a
-seed, apart from LibreOffice's own bytes.
+degraded JPEG photos, in HTML as data: URIs or as files in <stem>_files/.
+
+eval/unseen is the held-out split no code change is tuned on, scored on its own: scans of
+reports from other seeds, set in the CJK fonts Debian ships, laid out by PyMuPDF, LibreOffice
+(from DOCX) or Chromium (printing the HTML page), scanned in the wider styles of
+extractors.synth.scan.varied_style; eval/unseen/manifest.json says how each was made. It
+needs the fonts, LibreOffice and Chromium: `bash scripts/synth-deps.sh` first.
+
+Deterministic for a seed, apart from LibreOffice's and Chromium's own bytes.
 """
 
 from __future__ import annotations
@@ -19,15 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import tempfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from extractors.synth import generate
-from extractors.synth.scan import random_style, scan_pdf
+from extractors.synth.fonts import FAMILIES
+from extractors.synth.scan import random_style, scan_pdf, varied_style
+from extractors.synth.typeset import office_convert, typeset, unavailable
 
 FORMATS = ("txt", "html", "docx", "pdf")
 
@@ -41,9 +49,14 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=8, help="scanned PDFs written to eval/scans")
     parser.add_argument("--pictables", type=int, nargs="?", const=len(_PICTABLES),
                         help="write only eval/pictables: N reports with tables as pictures")
+    parser.add_argument("--unseen", type=int, nargs="?", const=len(_UNSEEN),
+                        help="write only eval/unseen: the held-out split of N scans")
     args = parser.parse_args()
     if args.pictables is not None:
         _pictables(args.out.parent / "pictables", args.seed, args.pictables)
+        return
+    if args.unseen is not None:
+        _unseen(args.out.parent / "unseen", args.seed, args.unseen)
         return
     if args.out.exists():
         shutil.rmtree(args.out)
@@ -105,14 +118,65 @@ def _pictables(out: Path, seed: int, n: int) -> None:
         doc.write(out)
 
 
+# The held-out split: (program, font, template, dpi, colour, source errors). Each font twice,
+# once per template and by two programs; each program four times, twice per template, in
+# grey and colour; source errors in a third. Most at 150–200 dpi, as most real scans; one at
+# 240 and one at 300 dpi, on short reports: a 300 dpi page is 0.4–0.6 MB of JPEG. The rest of
+# each style (skew, blur, noise, JPEG quality, paper, shadow) is drawn by varied_style; a scan
+# over _UNSEEN_BYTES is made again at lower JPEG quality (50 at least), as an office does to
+# fit a portal's upload limit, so that the repository stays small.
+_SERIF, _SANS, _UMING, _UKAI, _ZENHEI, _MICROHEI = FAMILIES
+_UNSEEN = (
+    ("pymupdf", _SERIF, "2019", 200, False, True),
+    ("libreoffice", _SANS, "2021", 150, True, False),
+    ("chromium", _UMING, "2021", 300, False, True),
+    ("pymupdf", _SANS, "2019", 150, True, False),
+    ("libreoffice", _UMING, "2019", 200, False, False),
+    ("chromium", _SERIF, "2021", 150, True, False),
+    ("pymupdf", _UKAI, "2021", 240, True, False),
+    ("libreoffice", _UKAI, "2019", 150, False, True),
+    ("chromium", _ZENHEI, "2019", 200, False, False),
+    ("pymupdf", _MICROHEI, "2021", 200, True, False),
+    ("libreoffice", _ZENHEI, "2021", 150, True, True),
+    ("chromium", _MICROHEI, "2019", 200, False, False),
+)
+_UNSEEN_SEEDS = 900  # seeds seed+900…; cases use seed+0…, scans +500…, pictables +700…
+_UNSEEN_BYTES = 600_000
+
+
+def _unseen(out: Path, seed: int, n: int) -> None:
+    """Scans no code change is tuned on (the table above; past it, the rows again with other
+    seeds), with manifest.json: each file's program, font, seed and scan style."""
+    why = sorted({w for p, f, *_ in _UNSEEN if (w := unavailable(p, f))})
+    if why:
+        raise SystemExit(f"cannot build {out}: {'; '.join(why)} (bash scripts/synth-deps.sh)")
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "gold").mkdir(parents=True)
+    rng = np.random.default_rng([seed, _UNSEEN_SEEDS])
+    manifest = {}
+    for i in range(n):
+        program, font, template, dpi, colour, errors = _UNSEEN[i % len(_UNSEEN)]
+        doc_seed = seed + _UNSEEN_SEEDS + i
+        doc = typeset(doc_seed, template, program, font, errors=errors, name=f"unseen{i:03d}.pdf")
+        style = replace(varied_style(rng), dpi=dpi, colour=colour)
+        scanned = scan_pdf(doc.data, style, seed=doc_seed)
+        while len(scanned) > _UNSEEN_BYTES and style.jpeg_quality > 50:
+            style = replace(style, jpeg_quality=max(50, style.jpeg_quality - 5))
+            scanned = scan_pdf(doc.data, style, seed=doc_seed)
+        doc.write(out)
+        (out / doc.name).write_bytes(scanned)
+        rules = [e["rule"] for e in doc.gold["source_errors"]]
+        manifest[doc.name] = {"program": program, "font": font, "template": template,
+                              "seed": doc_seed, "source_errors": rules, "style": asdict(style)}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                       encoding="utf-8")
+
+
 def _convert(source: Path, target: str, out: Path) -> None:
     """DOCX → PDF or DOC through LibreOffice; the gold is the source's."""
     stem = f"{source.stem}_lo{target}"  # case002_lopdf.pdf, case002_lodoc.doc
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/profile",
-                        "--convert-to", target, "--outdir", tmp, str(source)],
-                       check=True, capture_output=True, timeout=180)
-        shutil.move(Path(tmp) / f"{source.stem}.{target}", out / f"{stem}.{target}")
+    (out / f"{stem}.{target}").write_bytes(office_convert(source.read_bytes(), "docx", target))
     gold = json.loads((out / "gold" / f"{source.stem}.json").read_text(encoding="utf-8"))
     gold["document"] = f"{stem}.{target}"
     (out / "gold" / f"{stem}.json").write_text(json.dumps(gold, ensure_ascii=False, indent=1),
