@@ -38,6 +38,8 @@ _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 P, TBL, TR, TC = _W + "p", _W + "tbl", _W + "tr", _W + "tc"
 T, TAB, PTAB, BR, CR = _W + "t", _W + "tab", _W + "ptab", _W + "br", _W + "cr"
 NB_HYPHEN = _W + "noBreakHyphen"
+# Run elements that stand for one character of the text
+_INLINE_CHARS = {TAB: " ", PTAB: " ", BR: "\n", CR: "\n", NB_HYPHEN: "-"}
 TXBX = _W + "txbxContent"
 SDT, SDT_CONTENT = _W + "sdt", _W + "sdtContent"
 ALT, CHOICE, FALLBACK = _MC + "AlternateContent", _MC + "Choice", _MC + "Fallback"
@@ -187,12 +189,8 @@ def _flat_text(el) -> str:
                 parts.append("\n")
         elif tag == T:
             parts.append(node.text or "")
-        elif tag in (TAB, PTAB):
-            parts.append(" ")
-        elif tag in (BR, CR):
-            parts.append("\n")
-        elif tag == NB_HYPHEN:
-            parts.append("-")
+        elif tag in _INLINE_CHARS:
+            parts.append(_INLINE_CHARS[tag])
         elif tag in _SKIP_INLINE or not isinstance(tag, str) \
                 or (tag in (CHOICE, FALLBACK) and node is not _choose(node.getparent())) \
                 or (tag == TR and _val(node.find(TR_PR), "del") is not None):
@@ -282,12 +280,8 @@ class _Walker:
             tag = child.tag
             if tag == T:
                 parts.append(child.text or "")
-            elif tag in (TAB, PTAB):
-                parts.append(" ")
-            elif tag in (BR, CR):
-                parts.append("\n")
-            elif tag == NB_HYPHEN:
-                parts.append("-")
+            elif tag in _INLINE_CHARS:
+                parts.append(_INLINE_CHARS[tag])
             elif tag == TXBX:
                 boxes.append((child, depth + 1))  # its paragraphs are paragraphs of their own
             elif tag == ALT:
