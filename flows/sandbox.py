@@ -83,7 +83,8 @@ def _child_run(items: list[T], work: Callable[[T], R], limits: Limits) -> tuple[
     """Fork a child that works through `items`; watch it. Returns the results it sent and,
     if it was ended or died on an item, (error code, why) for that item."""
     receive, send = Pipe(duplex=False)
-    base = _resident(os.getpid())
+    parent = os.getpid()
+    base = _resident(parent)
     with warnings.catch_warnings():
         # Python 3.12+ warns on fork in a process with threads (Prefect's): the child uses
         # none of them nor anything they may lock, and ends with os._exit.
@@ -93,7 +94,7 @@ def _child_run(items: list[T], work: Callable[[T], R], limits: Limits) -> tuple[
         status = 1
         try:
             receive.close()
-            _child(items, work, limits, send)
+            _child(items, work, limits, send, parent)
             status = 0
         finally:
             os._exit(status)
@@ -105,8 +106,8 @@ def _child_run(items: list[T], work: Callable[[T], R], limits: Limits) -> tuple[
         _end(pid)
 
 
-def _child(items: list, work: Callable, limits: Limits, send: Connection) -> None:
-    _die_with_parent()
+def _child(items: list, work: Callable, limits: Limits, send: Connection, parent: int) -> None:
+    _die_with_parent(parent)
     cap = _mapped(os.getpid()) + ADDRESS_SPACE_FACTOR * limits.memory
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     # its own start, not the parent's: a fork shares file-backed pages before it counts them
@@ -189,10 +190,12 @@ def _end(pid: int) -> int:
         return 0
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     # A worker killed outright (kill -9, the OOM killer) must not leave its child running on.
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
 
 
 def _statm(pid: int) -> list[int]:

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import time
+from pathlib import Path
 
 from flows.sandbox import Limits, run_each
 
@@ -137,3 +138,40 @@ def test_extract_records_a_document_over_its_deadline_and_does_not_retry_it(tmp_
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["documents"]["skipped"] == 2 and summary["documents"]["extracted"] == 0
+
+
+def test_a_child_dies_with_its_worker(tmp_path):
+    """A worker killed outright (kill -9) takes its sandboxed child with it."""
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "child.pid"
+    script = f"""
+import os, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from flows.sandbox import Limits, run_each
+def work(n):
+    open({str(pid_file)!r}, "w").write(str(os.getpid()))
+    time.sleep(60)
+run_each([1], work, lambda *a: a, Limits(seconds=120, memory=2**30))
+"""
+    worker = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{child}") and "Z" not in _state(child):
+        assert time.monotonic() < deadline, "the child outlived its worker"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
