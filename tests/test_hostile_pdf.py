@@ -326,3 +326,22 @@ def test_the_ocr_readers_notes_on_a_picture_reach_the_document(tmp_path, monkeyp
     path = tmp_path / "scan.html"
     path.write_text(f"<html><body><p>年度报告</p><img src='{src}'></body></html>", encoding="utf-8")
     assert read_html(path).warnings == ["inline-image-1: page 1: a ruled grid of 300×300 cells, over the limit"]
+
+
+def test_review_evidence_of_a_pdf_whose_page_tree_lies_is_drawn_in_bounded_memory(tmp_path):
+    # The review app opens the PDF as the reader does: MuPDF alone would build page maps of
+    # 24 GB for a /Count of 2³¹ at the first page it is asked for.
+    path = tmp_path / "count.pdf"
+    path.write_bytes(pdf_claiming(2**31 - 1, ["one real page"]))
+    code = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT}))
+from extractors.result import FieldProvenance
+from flows.review.evidence import cell_image
+png = cell_image({str(path)!r}, FieldProvenance(method="table", page=1, bbox=(72, 130, 200, 145)))
+print(len(png or b""))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=TIME_LIMIT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

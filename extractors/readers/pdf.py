@@ -66,7 +66,7 @@ _ROWS = TypeAdapter(list[list[Cell]])
 
 def read_pdf(path: Path) -> Document:
     path = Path(path)
-    pdf, notes = _open(path)
+    pdf, notes = open_pdf(path)
     try:
         doc = read_pages(pdf, str(path), "pdf")
     finally:
@@ -149,8 +149,10 @@ class _OcrOnDemand:
         return self._engine
 
 
-def _open(path: Path) -> tuple[pymupdf.Document, list[str]]:
-    """The PDF, its page count checked against its page tree, and what that check found."""
+def open_pdf(path: Path) -> tuple[pymupdf.Document, list[str]]:
+    """The PDF opened with its claims checked (password, truncation, a page tree that lies),
+    and notes on what was corrected: every reader of a PDF's pages (the review's evidence
+    too) opens it here, since MuPDF alone would size its page maps by a /Count of 2³¹."""
     try:
         pdf = pymupdf.open(path, filetype="pdf")
     except pymupdf.EmptyFileError:

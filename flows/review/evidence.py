@@ -30,6 +30,7 @@ from extractors.document import Cell, Document, Table
 from extractors.errors import ReadError
 from extractors.grid import MAX_TABLE_CELLS
 from extractors.readers import check_size, read_native
+from extractors.readers.pdf import open_pdf
 from extractors.readers.pictures import Loader, picture_pages
 from extractors.readers.sniff import sniff_format
 from extractors.result import FieldProvenance
@@ -164,7 +165,7 @@ def _pages(path: Path, image: str | None) -> pymupdf.Document | None:
     fmt = sniff_format(path)
     if fmt == "pdf":
         check_size(path)
-        return pymupdf.open(path, filetype="pdf")
+        return open_pdf(path)[0]
     if fmt == "image":
         return pymupdf.open(stream=_picture_pdf(stamp, None), filetype="pdf")
     return None
