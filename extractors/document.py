@@ -23,6 +23,9 @@ class Provenance(BaseModel):
     bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in PDF points
     source: Source = "native"
     score: float | None = None  # recognition confidence where OCR read it
+    # OCR's readings of a number cell, best first, with their scores, where it had more than
+    # one: the template extractor lets the table's arithmetic choose (template/settle.py)
+    candidates: list[tuple[str, float]] | None = None
     # A picture inside a DOCX or HTML file (its part name or src) that OCR read this from;
     # page then counts the picture's frames, and bbox is on the page that
     # readers.pictures.picture_pages makes of it.

@@ -26,6 +26,11 @@ DEFAULT_ENGINE = "rapidocr"
 DET_MAX_SIDE = 1400
 REC_MIN_WIDTH = 128  # every crop is padded to at least this input width (see __init__)
 REC_BATCH_PIXELS = 640  # summed input width of one recognition batch (see read_lines)
+# Characters an alternative reading of a number cell may put in place of another: digits and
+# the marks of a blank cell. Candidates are cheap (edits of the greedy path), and only those
+# for number cells are kept.
+ALTERNATIVE_CHARS = "0123456789/-"
+MIN_ALTERNATIVE = 0.01  # an alternative under this share of the reading's score is noise
 
 
 @dataclass(slots=True)
@@ -51,6 +56,9 @@ class OcrEngine(Protocol):
     def read_lines(self, crops: list[np.ndarray], charset: str | None = None) -> list[tuple[str, float]]:
         """Text and score of grayscale crops that each hold one line of text; with `charset`,
         the best reading made of those characters only."""
+
+    # An engine may also offer read_alternatives(crops, k): read_lines's readings, each with
+    # its k likeliest readings and their scores (RapidOCR does; ocr.layout uses it if there).
 
     def recognize(self, image: np.ndarray) -> list[OcrBox]:
         """Every text line of a grayscale image: where it is, what it says, how sure."""
@@ -173,6 +181,15 @@ class RapidOcrEngine:
         return recognize(self, image)
 
     def read_lines(self, crops: list[np.ndarray], charset: str | None = None) -> list[tuple[str, float]]:
+        return [(text, score) for text, score, _ in self._read(crops, charset, 0)]
+
+    def read_alternatives(self, crops: list[np.ndarray],
+                          k: int = 4) -> list[tuple[str, float, list[tuple[str, float]]]]:
+        """As read_lines, each reading with up to `k` candidates from the same network output
+        (see `alternatives`), best first, the greedy reading among them."""
+        return self._read(crops, None, k)
+
+    def _read(self, crops: list[np.ndarray], charset: str | None, k: int):
         """Crops go to the recognizer in batches of similar width holding at most
         REC_BATCH_PIXELS of input width: batching narrow crops saves per-call overhead (~7%
         for 8 of width 128), but wide inputs run slower per line in a batch than alone (×1.2
@@ -181,7 +198,8 @@ class RapidOcrEngine:
         columns = None if charset is None else self._columns(charset)
         widths = [48 * c.shape[1] / max(1, c.shape[0]) for c in crops]
         order = sorted(range(len(crops)), key=widths.__getitem__)
-        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        out: list = [("", 0.0, [])] * len(crops)
+        alt_columns = self._columns(ALTERNATIVE_CHARS) if k else None
         start = 0
         while start < len(order):
             end = start + 1
@@ -191,7 +209,9 @@ class RapidOcrEngine:
             batch = order[start:end]
             probs = rec.session(self._rec_input([crops[i] for i in batch]))[0]
             for i, p in zip(batch, probs):
-                out[i] = self._decode(p, columns)
+                text, score = self._decode(p, columns)
+                alts = alternatives(p, alt_columns, rec.postprocess_op.character, k) if k else []
+                out[i] = (text, score, alts)
             start = end
         return out
 
@@ -228,6 +248,52 @@ class RapidOcrEngine:
             return "", 0.0
         ids = best[keep] if columns is None else columns[best[keep]]
         return "".join(chars[i] for i in ids), float(probs.max(axis=1)[keep].mean())
+
+
+def alternatives(probs: np.ndarray, columns: np.ndarray, chars: list[str], k: int) -> list[tuple[str, float]]:
+    """The `k` likeliest readings of one line among the greedy CTC path and its edits by one
+    or two characters of `columns` (column 0: the CTC blank), scored as the product of the
+    probabilities of the frames' choices: a character swapped for the runner-up at its peak
+    frame, dropped (the blank's probability there), or a digit put in a blank stretch where
+    it came close (the "dropped digit"). Greedy decoding keeps the best per frame and forgets
+    the rest; this keeps what came second, which is where a misread figure's ink still shows."""
+    best = probs.argmax(axis=1)
+    # runs of one class; a non-blank run that follows another class is a character
+    starts = np.flatnonzero(np.append(True, best[1:] != best[:-1]))
+    ends = np.append(starts[1:], len(best))
+    path: list[list] = []  # [char id, probability, edits as (ratio, replacement id or None)]
+    sub = probs[:, columns]
+    for a, b in zip(starts, ends):
+        cls = int(best[a])
+        t = a + int(probs[a:b, cls].argmax())
+        p = float(probs[t, cls])
+        if cls == 0:
+            digit = int(sub[a:b, 1:].max(axis=0).argmax()) + 1
+            tq = a + int(sub[a:b, digit].argmax())
+            ratio = float(sub[tq, digit]) / max(float(sub[tq, 0]), 1e-6)
+            path.append([None, 1.0, [(ratio, int(columns[digit]))]])
+            continue
+        edits = [(float(sub[t, 0]) / p, None)]
+        edits += [(float(sub[t, j]) / p, int(columns[j])) for j in range(1, len(columns))
+                  if columns[j] != cls]
+        path.append([cls, p, edits])
+    joint = float(np.prod([slot[1] for slot in path]))
+    # single edits, then pairs of the best singles
+    singles = sorted(((ratio, i, rep) for i, slot in enumerate(path) for ratio, rep in slot[2]
+                      if ratio >= MIN_ALTERNATIVE), reverse=True)[:2 * k]
+    options = [(1.0, ())] + [(r, ((i, rep),)) for r, i, rep in singles]
+    options += [(r1 * r2, ((i1, p1), (i2, p2))) for n, (r1, i1, p1) in enumerate(singles)
+                for r2, i2, p2 in singles[n + 1:] if i1 != i2 and r1 * r2 >= MIN_ALTERNATIVE]
+    found: dict[str, float] = {}
+    for ratio, edits in sorted(options, key=lambda o: -o[0]):
+        chosen = dict(edits)
+        text = "".join(chars[chosen.get(i, slot[0])] for i, slot in enumerate(path)
+                       if chosen.get(i, slot[0]) is not None)
+        if text not in found:
+            found[text] = round(joint * ratio, 4)
+        if len(found) == k:
+            break
+    return list(found.items())
 
 
 def _rapidocr_model_paths() -> tuple[Path, Path, Path]:

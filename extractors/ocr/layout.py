@@ -48,6 +48,9 @@ class OcrCell:
     text: str
     score: float | None  # lowest score of the lines read in the cell (0 for ink read as
     # nothing); None when it has no ink
+    # Readings of a one-line cell that is not words, with their scores, best first: what the
+    # template's arithmetic may choose between (extractors/template/settle.py)
+    candidates: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -126,7 +129,7 @@ def read_tables(page: PageImage, clean: np.ndarray, tables: list[ImageTable], en
             for crop in text_line_crops(inner, min_height, max_gap):
                 jobs.append((t, k))
                 crops.append(for_recognizer(crop))
-    reads = engine.read_lines(crops)
+    reads, alts = _read_with_alternatives(engine, crops)
     texts = _cell_texts(jobs, reads)
     again = [j for j, key in enumerate(jobs) if needs_number_reading(texts.get(key, ""))]
     for j, read in zip(again, engine.read_lines([crops[j] for j in again], charset=NUMBER_CHARS)):
@@ -143,20 +146,46 @@ def read_tables(page: PageImage, clean: np.ndarray, tables: list[ImageTable], en
             # digits printed apart ("1 0") read with a point between them
             reads[j] = (text.replace(".", " "), score)
         elif text.strip() in _ONE_LIKE and _slant(crops[j]) > SLASH_SLANT:
-            # the "/" of a blank cell, read as a 1 on thin or 1-bit scans
-            reads[j] = ("/", score)
+            # A "1" that leans like the "/" of a blank cell (thin or 1-bit scans); the lean was
+            # measured on two typefaces only, and a 7 or a 1 of another leans as much. So the
+            # shape adds "/" beside the reading at the same score, shown but in doubt: the
+            # table's arithmetic chooses between them (and the recognizer's runners-up).
+            alts[j] = [("/", alts[j][0][1] if alts[j] else score)] + alts[j]
+            reads[j] = ("/", min(score, SHAPE_ONLY_SCORE))
     texts = _cell_texts(jobs, reads)
     scores: dict[tuple[int, int], float] = {}
-    for key, (_, score) in zip(jobs, reads):
+    lines: dict[tuple[int, int], list[int]] = {}
+    for j, (key, (_, score)) in enumerate(zip(jobs, reads)):
         scores[key] = min(scores.get(key, 1.0), score)
+        lines.setdefault(key, []).append(j)
+    candidates = {key: _candidates(texts[key], alts[js[0]])
+                  for key, js in lines.items() if len(js) == 1 and not _CJK.search(texts[key])}
     out = []
     for t, table in enumerate(tables):
         cells = [OcrCell(c.row, c.col, c.rowspan, c.colspan, page.bbox(c.rect),
-                         texts.get((t, k), ""), scores.get((t, k)))
+                         texts.get((t, k), ""), scores.get((t, k)), candidates.get((t, k), []))
                  for k, c in enumerate(table.cells)]
         out.append(OcrTable(page.bbox(table.rect), frame_box(table.rect, dpi),
                             [round(x * 72 / dpi, 2) for x in table.xs], len(table.ys) - 1, cells))
     return out
+
+
+def _read_with_alternatives(engine: OcrEngine, crops: list[np.ndarray]):
+    """Each crop's reading, and its alternatives where the engine gives them (RapidOCR)."""
+    read = getattr(engine, "read_alternatives", None)
+    if read is None:
+        return engine.read_lines(crops), [[] for _ in crops]
+    out = read(crops)
+    return [(text, score) for text, score, _ in out], [alts for _, _, alts in out]
+
+
+def _candidates(text: str, alts: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The recogniser's alternatives, with the reading the cell shows among them (a digit
+    re-read or a shape test may have made it; it scores as the best where not read so)."""
+    found = dict(alts)
+    if alts and text not in found:
+        found[text] = max(found.values())
+    return sorted(found.items(), key=lambda c: -c[1]) if len(found) > 1 else []
 
 
 def frame_box(rect: tuple[float, float, float, float], dpi: int) -> BBox:
