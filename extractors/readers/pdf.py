@@ -288,6 +288,7 @@ class _Cell:
     text: str = ""
     score: float | None = None  # OCR's recognition score; None for the text layer or an empty cell
     source: str = "native"
+    candidates: list | None = None  # OCR's alternative readings (ocr.layout.OcrCell)
 
 
 @dataclass(slots=True)
@@ -306,7 +307,8 @@ class _Grid:
         for c in sorted(self.cells, key=lambda c: (c.r, c.c)):
             rows[c.r].append({"text": c.text, "row": c.r, "col": c.c, "rowspan": c.rs,
                               "colspan": c.cs, "prov": {"page": c.page, "bbox": c.bbox,
-                                                        "source": c.source, "score": c.score}})
+                                                        "source": c.source, "score": c.score,
+                                                        "candidates": c.candidates}})
         # One validation call for the whole table: per-cell construction costs more than
         # reading the page.
         rows = _ROWS.validate_python(rows)
@@ -362,7 +364,8 @@ def _ocr_page(page: pymupdf.Page, number: int, engine, notes: list[str]) -> _Pag
     height = read.size[1]
     lines = [_Line(*ln.frame, ln.text, ln.score, ln.bbox) for ln in read.lines if ln.text]
     grids = [_Grid(page=number, bbox=t.frame, xs=t.xs, n_rows=t.n_rows,
-                   cells=[_Cell(c.row, c.col, c.rowspan, c.colspan, number, c.bbox, c.text, c.score, "ocr")
+                   cells=[_Cell(c.row, c.col, c.rowspan, c.colspan, number, c.bbox, c.text, c.score, "ocr",
+                         c.candidates or None)
                           for c in t.cells],
                    bottom_share=t.frame[3] / height, evidence=t.bbox)
              for t in read.tables if any(c.text for c in t.cells)]
@@ -778,7 +781,7 @@ def _append_part(top: _Grid, part: _Grid) -> None:
             above.rs += cell.rs
             if not above.text:
                 above.text, above.page, above.bbox = cell.text, cell.page, cell.bbox
-                above.score, above.source = cell.score, cell.source
+                above.score, above.source, above.candidates = cell.score, cell.source, cell.candidates
             continue
         top.cells.append(cell)
     top.n_rows = base + part.n_rows - skip
