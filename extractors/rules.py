@@ -20,19 +20,8 @@ def check_rules(readings: dict[str, Reading], template: str,
                 prose: Iterable[ProseFigure] = ()) -> list[RuleResult]:
     results: list[RuleResult] = []
     add = _Checker(readings, results)
-    rows = REQUEST_ROWS[template]
-    for c in APPLICANT_COLUMNS:
-        add.equation("R1", f"column {c}",
-                     [f"requests.new.{c}", f"requests.carried.{c}"],
-                     [f"requests.total.{c}", f"requests.carry_forward.{c}"])
-    for c in APPLICANT_COLUMNS:
-        add.equation("R2", f"column {c}", [f"requests.total.{c}"],
-                     [f"requests.{r}.{c}" for r in RESULT_ROWS[template]])
-    for r in rows:
-        add.equation("R3", f"row {r}", [f"requests.{r}.total"],
-                     [f"requests.{r}.{c}" for c in APPLICANTS])
-    for g in APPEAL_GROUPS:
-        add.equation("R4", f"group {g}", [f"{g}.total"], [f"{g}.{p}" for p in APPEAL_PARTS])
+    for rule, scope, left, right in equations(template):
+        add.equation(rule, scope, left, right)
     if template == "2019":
         for item in ("licensing", "other_services", "penalty", "coercion", "fees"):
             change = readings.get(f"active.{item}.change")
@@ -42,6 +31,22 @@ def check_rules(readings: dict[str, Reading], template: str,
     for figure in prose:
         add.prose(figure)
     return results
+
+
+def equations(template: str) -> list[tuple[str, str, list[str], list[str]]]:
+    """R1–R4 as (rule, scope, left keys, right keys): sum(left) == sum(right), null as 0."""
+    out = []
+    for c in APPLICANT_COLUMNS:
+        out.append(("R1", f"column {c}", [f"requests.new.{c}", f"requests.carried.{c}"],
+                    [f"requests.total.{c}", f"requests.carry_forward.{c}"]))
+    for c in APPLICANT_COLUMNS:
+        out.append(("R2", f"column {c}", [f"requests.total.{c}"],
+                    [f"requests.{r}.{c}" for r in RESULT_ROWS[template]]))
+    for r in REQUEST_ROWS[template]:
+        out.append(("R3", f"row {r}", [f"requests.{r}.total"], [f"requests.{r}.{c}" for c in APPLICANTS]))
+    for g in APPEAL_GROUPS:
+        out.append(("R4", f"group {g}", [f"{g}.total"], [f"{g}.{p}" for p in APPEAL_PARTS]))
+    return out
 
 
 class _Checker:

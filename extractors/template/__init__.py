@@ -18,6 +18,7 @@ from .requests_table import is_requests_table, read_requests
 from .rows import (CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, RowView,
                    absent_reading, table_rows)
 from .sections import Section, section_text, split_sections
+from .settle import cells_with_candidates, settle_by_rules
 
 _TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
 _REPORT_WORDS = re.compile(r"政府信息公开.{0,6}(年度报告|年报)")
@@ -69,6 +70,9 @@ def extract_fields(doc: Document) -> Extraction:
     readings.update(read_active(found["active"], template))
     readings.update(read_requests(found["requests"], template, grid_reliable=doc.format != "txt"))
     readings.update(read_appeals(found["appeals"]))
+    # OCR's doubtful figures chosen among their readings by the tables' rules, before
+    # anything else judges them (rules, review, the LLM's asks)
+    settle_by_rules(readings, cells_with_candidates(readings, doc.tables()), template)
     _fill_missing(readings, template, found, sections)
 
     readings["meta.agency"] = _meta("meta.agency", agency, 0.9 if agency else 0.5,
