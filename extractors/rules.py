@@ -14,6 +14,7 @@ from .standard_model import (APPEAL_GROUPS, APPEAL_PARTS, APPLICANT_COLUMNS, APP
                              CHANGE_KEYS, MONEY_KEYS, REQUEST_ROWS, RESULT_ROWS, is_numeric_key)
 
 TRUSTED = 0.7  # below this a reading is in doubt (the review threshold too)
+R5_ITEMS = ("licensing", "other_services", "penalty", "coercion", "fees")  # 二's rows with a change
 
 
 def check_rules(readings: dict[str, Reading], template: str,
@@ -23,7 +24,7 @@ def check_rules(readings: dict[str, Reading], template: str,
     for rule, scope, left, right in equations(template):
         add.equation(rule, scope, left, right)
     if template == "2019":
-        for item in ("licensing", "other_services", "penalty", "coercion", "fees"):
+        for item in R5_ITEMS:
             change = readings.get(f"active.{item}.change")
             if change is not None and change.stated is not None:
                 add.stated_count(item, change)

@@ -190,3 +190,19 @@ def test_a_scanned_report_with_an_injected_r3_error_keeps_it_a_source_error(scan
     wrong = [k for k in synthetic.gold["fields"] if k.startswith(("requests.", "review.", "suit_"))
              and result.fields.get(k) != synthetic.gold["fields"][k]]
     assert not wrong
+
+
+def test_last_years_figure_is_settled_by_r5():
+    """二 (2019) prints this year's count beside the change, 252（减18）: prev + change is 252."""
+    readings = {
+        "active.penalty.prev": Reading(key="active.penalty.prev", value=None, confidence=0.99,
+                                       prov=FieldProvenance(method="table", table="t2", row=5, col=1)),
+        "active.penalty.change": Reading(key="active.penalty.change", value=-18, confidence=0.99,
+                                         stated=252, prov=FieldProvenance(
+                                             method="table", table="t2", row=5, col=2,
+                                             raw="252（减18）")),
+    }
+    cell = misread(readings, "active.penalty.prev", "210", [("210", 0.5), ("270", 0.3), ("276", 0.1)])
+    settle_by_rules(readings, {"active.penalty.prev": cell}, "2019")
+    reading = readings["active.penalty.prev"]
+    assert reading.value == 270 and "settled by R5 (item penalty)" in reading.prov.note

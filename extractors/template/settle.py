@@ -2,9 +2,10 @@
 
 OCR keeps, for a number cell, the recogniser's readings with their scores (Provenance.
 candidates). Where a cell is in doubt (a low score, text that is no clean number, or a part
-in a rule that fails), the tables' rules R1–R4 choose between its candidates: the
-assignment that makes every rule touching the doubtful cells hold, with the highest joint
-score. This chooses between readings of the same ink and never edits a printed figure:
+in a rule that fails), the rules R1–R4 (and R5 for last year's figures in 二) choose
+between its candidates: the assignment that makes every rule touching the doubtful cells
+hold, with the highest joint score. This chooses between readings of the same ink and
+never edits a printed figure:
 
 - a candidate scoring under MARGIN of the cell's best reading is never taken, so cells read
   cleanly have no alternative, and a report whose clean figures disagree stays a source error;
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 
 from ..document import Cell, Table
 from ..result import Reading
-from ..rules import TRUSTED, equations
+from ..rules import R5_ITEMS, TRUSTED, equations
+from ..standard_model import CHANGE_KEYS
 from .values import parse_value
 
 MARGIN = 0.2  # a candidate under this share of the best reading's score is never taken
@@ -32,7 +34,7 @@ MAX_SECONDS = 0.2  # … and time: past either, nothing in the group is settled
 # than a third of it.
 SETTLED_BASE, SETTLED_SPAN = 0.6, 0.3
 
-Equation = tuple[str, str, list[str], list[str]]
+Equation = tuple[str, str, list[str], list[str], int]  # sum(left) == sum(right) + constant
 
 
 @dataclass
@@ -59,13 +61,20 @@ def settle_by_rules(readings: dict[str, Reading], cells: dict[str, Cell], templa
     """Settle in place the readings in doubt whose cells (by key) have OCR candidates."""
     candidates = {k: c.prov.candidates for k, c in cells.items() if c.prov.candidates}
     cell_scores = {k: c.prov.score for k, c in cells.items()}
-    eqs = [e for e in equations(template) if all(k in readings for k in e[2] + e[3])]
+    eqs = [(*e, 0) for e in equations(template) if all(k in readings for k in e[2] + e[3])]
+    for item in R5_ITEMS if template == "2019" else ():
+        # prev + change == this year's count printed beside the change (252（减18）); the
+        # change cell is taken as read, so only last year's figure is settled by it
+        change = readings.get(f"active.{item}.change")
+        if change is not None and change.stated is not None and f"active.{item}.prev" in readings:
+            eqs.append(("R5", f"item {item}", [f"active.{item}.prev", change.key], [], change.stated))
     failed = {k for e in eqs if not _holds(e, readings, {}) for k in e[2] + e[3]}
     in_rules = {k for e in eqs for k in e[2] + e[3]}
     options = {}
     for key, cands in candidates.items():
         reading = readings.get(key)
-        if reading is None or key not in in_rules or not (reading.confidence < TRUSTED or key in failed):
+        if reading is None or key not in in_rules or key in CHANGE_KEYS \
+                or not (reading.confidence < TRUSTED or key in failed):
             continue
         opts = _options(reading, cands)
         if len(opts) > 1 or (opts and _garbled(reading)):
@@ -121,7 +130,7 @@ def _holds(eq: Equation, readings: dict[str, Reading], chosen: dict[str, int | N
         v = chosen[k] if k in chosen else readings[k].value
         return v if isinstance(v, (int, float)) else 0
 
-    return sum(map(value, eq[2])) == sum(map(value, eq[3]))
+    return sum(map(value, eq[2])) == sum(map(value, eq[3])) + eq[4]
 
 
 def _settle_group(keys: list[str], eqs: list[Equation], readings: dict[str, Reading],
