@@ -30,6 +30,7 @@ class Table:
     widths: list[float] = field(default_factory=list)  # relative column widths; empty = equal
     header_rows: int = 0  # rows a renderer may repeat after a page break
     kind: str = ""  # which template table: stats | active | requests | appeals
+    top: float = 0.0  # PDF/DOCX: > 0 starts the table on a new page, this share of it down
 
     @property
     def ncols(self) -> int:

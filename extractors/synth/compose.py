@@ -212,4 +212,9 @@ class _Composer:
 
 
 def compose(report: Printed, layout: Layout, rng: random.Random) -> list[Block]:
-    return _Composer(report, layout, rng).blocks()
+    blocks = _Composer(report, layout, rng).blocks()
+    for kind, share in layout.table_at:
+        first = next((b for b in blocks if isinstance(b, Table) and b.kind == kind), None)
+        if first is not None:
+            first.top = share
+    return blocks

@@ -35,6 +35,12 @@ class Layout:
     charset: str = "utf-8"          # HTML: utf-8 | gbk | gb2312 | none-gbk | none-utf-8
     chrome: bool = False            # HTML: portal navigation, breadcrumb and footer
     repeat_header: bool = False     # PDF: repeat 三's header rows after a page break
+    # Only when asked, like pictures. PDF/DOCX: (table kind, share) starts that template table
+    # (the first of 二's split tables) on a new page, that share of the page down, so that a
+    # page break falls inside it or between 二's tables wherever a test wants it.
+    table_at: tuple[tuple[str, float], ...] = ()
+    split_rows: bool = False        # PDF: a row that does not fit is cut at the page break, as
+                                    # Word and WPS cut a row that may break (DOCX rows always may)
     # Pictures only when asked (random_layout draws none: a new draw would change every case).
     picture_tables: tuple[str, ...] = ()  # DOCX/HTML: as images: requests|appeals|active|stats
     picture_format: str = "png"     # png: clean screenshot | jpeg: degraded photo or scan

@@ -9,15 +9,17 @@ import io
 import zipfile
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Emu, Pt
 
 from extractors.synth.blocks import Block, Para, Picture, Table, grid
 
 
 def _add_table(doc, table: Table) -> None:
     slots = grid(table)
+    if table.top:
+        _new_page_down(doc, table.top)
     out = doc.add_table(rows=len(slots), cols=table.ncols)
     out.style = "Table Grid"
     # Cells taken once before merging (table.cell() rescans the whole table on each call);
@@ -34,6 +36,17 @@ def _add_table(doc, table: Table) -> None:
             cell.text = first
             for line_text in rest:  # a label broken across lines: a paragraph per line
                 cell.add_paragraph(line_text)
+
+
+def _new_page_down(doc, share: float) -> None:
+    """A new page and an empty paragraph of exact height, so that what follows starts
+    `share` of the page down (an exact line height holds where space-before may not)."""
+    section = doc.sections[-1]
+    p = doc.add_paragraph()
+    p.paragraph_format.page_break_before = True
+    p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(0)
+    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    p.paragraph_format.line_spacing = Emu(round(share * section.page_height - section.top_margin))
 
 
 def _add_picture(doc, picture: Picture) -> None:

@@ -1,6 +1,8 @@
 """Text-layer PDFs via PyMuPDF: A4 pages, wrapped paragraphs in the built-in CJK font (or
 the layout's font, embedded), tables drawn with real ruling lines, long tables continued on
-the next page (the header rows repeated or not)."""
+the next page as Word continues them: the header rows repeated or not, a merged cell's text
+going on in its part on the next page, a row cut at the break where the layout lets rows
+break (split_rows)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ class _Writer:
         self.doc = fitz.open()
         self.page: fitz.Page
         self.shape: fitz.Shape | None = None
+        # column → a merged cell's text not yet drawn: (x, first baseline, size, lines)
+        self._merged: dict[int, tuple[float, float, float, list[str]]] = {}
         self.y = 0.0
         self._new_page()
 
@@ -123,25 +127,56 @@ class _Writer:
                 heights[r + span - 1] += need
 
         header = table.header_rows if self.layout.repeat_header else 0
-        if not self._fits(sum(heights[:table.header_rows + 1])):
+        if table.top:
+            self._new_page()
+            self.y = table.top * self.height
+        elif not self._fits(sum(heights[:table.header_rows + 1])):
             self._new_page()
         page_top = True
         for r in range(len(slots)):
-            if not self._fits(heights[r]):
+            row = {c: lines.get((r, c), []) for c in range(len(slots[r]))}
+            height = heights[r]
+            if not self._fits(height):
+                cut = self._cut(slots[r], r, row, lead, pad) if self.layout.split_rows else 0
+                if cut:  # the row's first lines end this page, the rest open the next
+                    self._row(slots, r, xs, cut * lead + 2 * pad,
+                              {c: t[:cut] for c, t in row.items()}, size, lead, pad, page_top)
+                    row = {c: t[cut:] for c, t in row.items()}
+                    height -= cut * lead
                 self._line((xs[0], self.y), (xs[-1], self.y))
+                # As Word flows a merged cell's text on into the cell's part on the next page.
+                over = self._merged_text(self.y - pad, lead)
                 self._new_page()
                 for h in range(header if r >= header else 0):
-                    self._row(slots, h, xs, heights, lines, size, lead, pad, top=h == 0)
-                page_top = header == 0
-            self._row(slots, r, xs, heights, lines, size, lead, pad, top=page_top)
+                    self._row(slots, h, xs, heights[h],
+                              {c: lines.get((h, c), []) for c in range(len(slots[h]))},
+                              size, lead, pad, top=h == 0)
+                    self._merged_text(self.height, lead)
+                page_top = header == 0 or cut > 0
+                row = {c: over.get(c, []) + t for c, t in row.items()}
+            self._row(slots, r, xs, height, row, size, lead, pad, page_top)
             page_top = False
+        self._merged_text(self.height, lead)
         self._flush_lines()
         self.y += 2 * size
 
-    def _row(self, slots: list[list[Slot]], r: int, xs: list[float], heights: list[float],
-             lines: dict[tuple[int, int], list[str]], size: float, lead: float, pad: float,
+    def _cut(self, line: list[Slot], r: int, row: dict[int, list[str]], lead: float,
+             pad: float) -> int:
+        """How many of row r's text lines fit on this page when the row may break: 0 where
+        none does, all do not need to, or a cell starting here spans rows."""
+        fit = int((self.height - _MARGIN - self.y - 2 * pad) // lead)
+        starting = [s for c, s in enumerate(line) if s.starts_at(r, c)]
+        if any(s.cell.rowspan > 1 for s in starting):
+            return 0
+        most = max((len(t) for t in row.values()), default=0)
+        return fit if 1 <= fit < most else 0
+
+    def _row(self, slots: list[list[Slot]], r: int, xs: list[float], height: float,
+             row: dict[int, list[str]], size: float, lead: float, pad: float,
              top: bool) -> None:
-        y0, y1 = self.y, self.y + heights[r]
+        """Draws the row; a merged cell's text waits for `_merged_text`, which knows where
+        the cell's part on this page ends."""
+        y0, y1 = self.y, self.y + height
         for c, slot in enumerate(slots[r]):
             if slot.col != c:
                 continue
@@ -152,9 +187,25 @@ class _Writer:
                 self._line((x0, y0), (x1, y0))
             if slot.row + slot.cell.rowspan - 1 == r:
                 self._line((x0, y1), (x1, y1))
-            for i, text in enumerate(lines.get((r, c), [])):
+            if slot.cell.rowspan > 1 and row.get(c):
+                self._merged[c] = (x0 + pad, y0 + pad + size, size, row[c])
+                continue
+            for i, text in enumerate(row.get(c, [])):
                 self._text(x0 + pad, y0 + pad + size + i * lead, text, size)
         self.y = y1
+
+    def _merged_text(self, bottom: float, lead: float) -> dict[int, list[str]]:
+        """Draws the merged cells' text down to `bottom`; gives back, by column, the lines
+        below it, which go on in the cell's part on the next page."""
+        over: dict[int, list[str]] = {}
+        for c, (x, baseline, size, texts) in self._merged.items():
+            for i, text in enumerate(texts):
+                if baseline + i * lead > bottom:
+                    over[c] = texts[i:]
+                    break
+                self._text(x, baseline + i * lead, text, size)
+        self._merged = {}
+        return over
 
     def finish(self, year: int) -> bytes:
         self._flush_lines()
