@@ -55,6 +55,10 @@ _READABLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff01-\uff5e0-9A-Za-z，。
 _PAGE_NUMBER = re.compile(r"^[-—–－·\s]*(第\s*)?\d+(\s*页)?(\s*[/／]?\s*(共\s*)?\d+(\s*页)?)?[-—–－·\s]*$")
 # A numbered heading (一、 （一） 1． 第一) always opens a paragraph, whatever the layout says.
 _HEADING_START = re.compile(r"^\s*([一二三四五六七八九十]{1,2}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[)）]|第[一二三四五六七八九十]+[部章节条])")
+# A table row's own label is numbered (1. 2、 （三） 一、); a label's second half is not.
+_NEW_ROW = re.compile(r"^\s*([（(][一二三四五六七八九十\d]{1,2}[)）]|[一二三四五六七八九十\d]{1,2}\s*[、.．])")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_DIGIT = re.compile(r"[0-9０-９]")
 _ASCII_WORD_END = re.compile(r"[A-Za-z0-9,.;:%)]$")
 _ASCII_WORD_START = re.compile(r"^[A-Za-z0-9(]")
 
@@ -678,6 +682,7 @@ class _Para:
     text: str
     open_start: bool  # starts at the left margin: may continue the previous page's paragraph
     open_end: bool    # its last line runs to the right margin: may go on over the page
+    margin: bool = False  # wholly in the page's head or foot band
     score: float | None = None  # lowest OCR score of its lines; None for the text layer
     evidence: tuple[float, float, float, float] | None = None  # on the stored page, if OCR'd
 
@@ -701,6 +706,10 @@ def _page_items(page: _Page, m: _Margins) -> list:
             para.append(obj)
     if para:
         items.append(_paragraph(para, page.number, m))
+    for item in items:
+        if isinstance(item, _Para):
+            item.margin = (item.bbox[3] <= HEAD_BAND * page.height
+                           or item.bbox[1] >= (1 - HEAD_BAND) * page.height)
     return items
 
 
@@ -726,26 +735,30 @@ def _paragraph(lines: list[_Line], number: int, m: _Margins) -> _Para:
 
 
 def _join_across_pages(pages: list[list]) -> list:
-    """A table or paragraph cut by a page break is one item again."""
+    """A table or paragraph cut by a page break is one item again. Text in the page's head
+    or foot band that was not taken for a running head (a page number OCR misread, a
+    footnote) lies between the two parts, not in the body's flow: it does not stop a join."""
     out: list = []
     tail = None  # the item that ended the previous page, if it may go on
     for items in pages:
-        if not items:
+        body = [it for it in items if not (isinstance(it, _Para) and it.margin)]
+        if not body:
             tail = None  # a blank or scanned page: nothing known to continue
+            out += items
             continue
-        first = items[0]
+        first, joined = body[0], True
         if isinstance(tail, _Grid) and isinstance(first, _Grid) and _continues(tail, first):
             _append_part(tail, first)
-            items = items[1:]
         elif (isinstance(tail, _Para) and isinstance(first, _Para)
               and tail.open_end and first.open_start and not _HEADING_START.match(first.text)):
             tail.text = _join(tail.text, first.text)
             tail.open_end = first.open_end
             tail.score = _min_score(tail.score, first.score)
-            items = items[1:]
-        out += items
-        if items:
-            tail = items[-1]
+        else:
+            joined = False
+        out += [it for it in items if not (joined and it is first)]
+        if not (joined and body[-1] is first):  # else the joined item goes on as the tail
+            tail = body[-1]
     return out
 
 
@@ -771,21 +784,45 @@ def _append_part(top: _Grid, part: _Grid) -> None:
     skip = _repeated_header_rows(top, part)
     base = top.n_rows
     seam: dict[tuple[int, int], _Cell] = {(c.c, c.cs): c for c in top.cells if c.r + c.rs == base}
+    first = [c for c in part.cells if c.r == skip]
+    cut = _rest_of_cut_row(seam, first)
+    rest = {id(c) for c in first} if cut else set()
     for cell in part.cells:
         if cell.r < skip:
             continue
-        cell.r += base - skip
-        above = seam.get((cell.c, cell.cs)) if cell.r == base else None
+        cell.r += base - skip - cut
+        above = seam.get((cell.c, cell.cs)) if cell.r + cut == base else None
+        if id(cell) in rest:  # the cut row's two halves are one row again
+            above.text = _join(above.text, cell.text)
+            above.rs += cell.rs - 1
+            above.score = _min_score(above.score, cell.score)
+            continue
         # A merged cell cut by the break: its text sits in one part, the other part is empty.
-        if above is not None and (above.rs > 1 or cell.rs > 1) and not (above.text and cell.text):
+        # The part's cell must span rows too: a one-row cell under a merged header (四's
+        # figures under 结果维持) is a row of its own, blank or not.
+        if above is not None and cell.rs > 1 and not (above.text and cell.text):
             above.rs += cell.rs
             if not above.text:
                 above.text, above.page, above.bbox = cell.text, cell.page, cell.bbox
                 above.score, above.source, above.candidates = cell.score, cell.source, cell.candidates
             continue
         top.cells.append(cell)
-    top.n_rows = base + part.n_rows - skip
+    top.n_rows = base + part.n_rows - skip - cut
     top.bottom_share = part.bottom_share
+
+
+def _rest_of_cut_row(seam: dict[tuple[int, int], _Cell], first: list[_Cell]) -> int:
+    """1 where the part's first row is the rest of the row the break cut (Word and WPS let
+    a row break over a page unless told not to), else 0. Its cells are those of the row
+    above; the figures stayed whole above, so some cell above has text where this one is
+    empty; and what text it has goes on a label from above (Chinese, no figure, not numbered
+    as a row of its own is)."""
+    if not any(c.text for c in first) or any((c.c, c.cs) not in seam for c in first):
+        return 0
+    pairs = [(seam[c.c, c.cs], c) for c in first]
+    goes_on = all(above.text and _CJK.search(c.text) and not _DIGIT.search(c.text)
+                  and not _NEW_ROW.match(c.text) for above, c in pairs if c.text)
+    return int(goes_on and any(above.text and not c.text for above, c in pairs))
 
 
 def _repeated_header_rows(top: _Grid, part: _Grid) -> int:
