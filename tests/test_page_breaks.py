@@ -1,12 +1,18 @@
 """Tables over page breaks as Word and WPS break them (issue 13, point 3): no repeated header,
 a row cut in two at the break, the next page's part starting mid-table, 二's 第二十条 blocks
-over a page; on text-layer PDFs laid out by PyMuPDF and by LibreOffice, and on their scans."""
+over a page; on text-layer PDFs laid out by PyMuPDF and by LibreOffice, and on their scans.
+And picture pages of a text-layer PDF (point 5): OCR'd only where a ruled table may be."""
 
 from __future__ import annotations
 
+import time
+
+import cv2
+import numpy as np
 import pymupdf
 import pytest
 
+import extractors.ocr
 from extractors.evaluate import evaluate
 from extractors.pipeline import extract_file
 from extractors.readers import pdf as pdf_reader
@@ -146,3 +152,101 @@ def test_a_stray_line_in_the_page_foot_does_not_stop_a_table_joining(tmp_path):
     [requests] = [t for t in read.tables() if any("新收" in c.text for row in t.rows for c in row)]
     assert len({c.prov.page for row in requests.rows for c in row}) == 2
     assert "-2~" in [p.text for p in read.paragraphs()]
+
+
+# ---- picture pages of a text-layer PDF -----------------------------------------------------
+
+class _NoReading:
+    """An OCR engine that reads nothing, at no model's cost."""
+    name = "no-reading"
+
+    def detect(self, image, max_side=0):
+        return []
+
+    def read_lines(self, crops, charset=None):
+        return [("", 0.0) for _ in crops]
+
+    def recognize(self, image):
+        return []
+
+
+@pytest.fixture
+def ocrd(monkeypatch):
+    """The pages the reader hands to OCR."""
+    pages: list[int] = []
+    ocr_page = pdf_reader._ocr_page
+
+    def counting(page, number, engine, notes):
+        pages.append(number)
+        return ocr_page(page, number, engine, notes)
+
+    monkeypatch.setattr(extractors.ocr, "reader_engine", _NoReading)
+    monkeypatch.setattr(pdf_reader, "_ocr_page", counting)
+    return pages
+
+
+def _bar_chart() -> bytes:
+    image = np.full((900, 1400, 3), 255, np.uint8)
+    cv2.line(image, (120, 780), (1340, 780), (0, 0, 0), 3)
+    cv2.line(image, (120, 780), (120, 80), (0, 0, 0), 3)
+    for y in range(680, 80, -100):  # the chart's grid lines
+        cv2.line(image, (120, y), (1340, y), (200, 200, 200), 1)
+    for k, h in enumerate((320, 540, 210, 610, 450, 130, 380, 500)):
+        cv2.rectangle(image, (170 + k * 145, 780 - h), (250 + k * 145, 780), (180, 90, 30), -1)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def _with_pages(tmp_path, chart: bool, scanned_table: bool = False, scanned_page: bool = False):
+    doc = generate(3, "2021", "pdf")
+    pdf = pymupdf.open(stream=doc.data, filetype="pdf")
+    if chart:
+        page = pdf.new_page(width=595, height=842)
+        page.insert_image(pymupdf.Rect(60, 120, 535, 440), stream=_bar_chart())
+        page.insert_text((60, 100), "图1 依申请公开数量", fontname="china-s", fontsize=11)
+        page.insert_text((60, 470), "2020年  2021年", fontname="china-s", fontsize=9)
+    scan = pymupdf.open(stream=scan_pdf(doc.data, STYLE), filetype="pdf")
+    if scanned_table:  # 三's page, scanned and pasted in at two thirds of the page
+        page = pdf.new_page(width=595, height=842)
+        page.insert_text((60, 80), "附表", fontname="china-s", fontsize=11)
+        page.insert_image(pymupdf.Rect(80, 100, 515, 715), pixmap=scan[1].get_pixmap(dpi=100))
+    if scanned_page:  # a page of its own, scanned
+        pdf.insert_pdf(scan, from_page=1, to_page=1)
+    path = tmp_path / "r.pdf"
+    pdf.save(path)
+    return path, pdf.page_count
+
+
+def test_a_chart_page_of_a_text_layer_pdf_is_not_ocrd(tmp_path, ocrd):
+    path, pages = _with_pages(tmp_path, chart=True, scanned_table=False)
+    doc = pdf_reader.read_pdf(path)
+    assert ocrd == []
+    assert doc.ocr_pages == [pages]  # still a picture in the reading order
+    assert any("依申请公开数量" in p.text for p in doc.paragraphs())  # its own labels are read
+
+
+def test_a_scanned_table_page_in_a_text_layer_pdf_is_still_ocrd(tmp_path, ocrd):
+    path, pages = _with_pages(tmp_path, chart=True, scanned_table=True)
+    pdf_reader.read_pdf(path)
+    assert ocrd == [pages]  # the table's page, not the chart's
+
+
+def test_a_scanned_page_in_a_text_layer_pdf_is_ocrd(tmp_path, ocrd, monkeypatch):
+    monkeypatch.setattr(pdf_reader, "_may_hold_table", lambda page: False)
+    path, pages = _with_pages(tmp_path, chart=True, scanned_page=True)
+    pdf_reader.read_pdf(path)
+    assert ocrd == [pages]  # as large as the page: read whether or not a table is seen
+
+
+def test_a_scan_has_every_page_ocrd(tmp_path, ocrd):
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(scan_pdf(generate(3, "2021", "pdf").data, STYLE))
+    pdf_reader.read_pdf(path)
+    assert ocrd == list(range(1, pymupdf.open(path).page_count + 1))
+
+
+def test_looking_for_a_table_costs_a_small_part_of_ocr(tmp_path):
+    path, pages = _with_pages(tmp_path, chart=True, scanned_table=False)
+    page = pymupdf.open(path)[pages - 1]
+    start = time.perf_counter()
+    assert not pdf_reader._may_hold_table(page)
+    assert time.perf_counter() - start < 0.25  # measured ~25 ms; OCR of the page ~1 s

@@ -39,6 +39,8 @@ TOL = 2.0     # points: ruling lines closer than this are one line; ends this cl
 THIN = 3.0    # points: a filled rectangle thinner than this is drawn as a rule
 HEAD_BAND = 0.08  # top/bottom share of the page height where running heads and page numbers sit
 MIN_TEXT_CHARS = 20  # fewer characters than this on a page with an image: a scan, needs OCR
+TABLE_LOOK_DPI = 100  # the look for a ruled table on a picture page of a text-layer PDF
+PAGE_SIZED = 0.8  # share of the page a picture covers to be taken for a scanned page
 # Pages read from one file: a 年报 has 5–60, a volume of a county's reports a few hundred.
 MAX_PAGES = 2000
 # Page-tree objects walked to count the pages: balanced trees hold about one node per ten
@@ -85,13 +87,14 @@ def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
     no_text: list[int] = []
     notes: list[str] = []
     ocr = _OcrOnDemand()
+    text_layer = _has_text_layer(pdf)
     index = 0
     # page_count is asked again each time: MuPDF settles it when it loads the page tree, at
     # the first page, and may find fewer pages than the tree's /Count said.
     while index < min(pdf.page_count, MAX_PAGES):
         try:
             page = pdf.load_page(index)
-            pages.append(_read_page(page, index + 1, no_text, ocr, notes))
+            pages.append(_read_page(page, index + 1, no_text, ocr, notes, text_layer))
         except _MUPDF_ERRORS:
             pass  # a damaged page: keep what the others hold
         index += 1
@@ -127,14 +130,46 @@ def read_pages(pdf: pymupdf.Document, path: str, fmt: str) -> Document:
 
 
 def _needs_ocr(page: pymupdf.Page, words: list) -> bool:
+    # Too little text, or mostly unreadable, on a page carrying a picture: the picture is
+    # the content. get_image_info also sees inline images (BI … EI in the content), which
+    # some scanners write and get_images, reading the page's resources only, does not list
+    return not _has_text(words) and bool(page.get_images() or page.get_image_info())
+
+
+def _has_text(words: list) -> bool:
+    """Enough readable text (fonts without a Unicode map give private-use codes or mojibake)."""
     text = "".join(w[4] for w in words)
     usable = len(_READABLE.findall(text))
-    # Too little text, or mostly unreadable (fonts without a Unicode map give private-use
-    # codes or mojibake), on a page carrying a picture: the picture is the content.
-    # get_image_info also sees inline images (BI … EI in the content), which some scanners
-    # write and get_images, reading the page's resources only, does not list
-    return (usable < MIN_TEXT_CHARS or usable < 0.5 * len(text)) \
-        and bool(page.get_images() or page.get_image_info())
+    return usable >= MIN_TEXT_CHARS and usable >= 0.5 * len(text)
+
+
+def _has_text_layer(pdf: pymupdf.Document) -> bool:
+    """Whether some page carries text of its own; a report's first page mostly does, so
+    the search seldom goes past it (a scan's pages cost ~0.1 ms each)."""
+    for index in range(min(pdf.page_count, MAX_PAGES)):
+        try:
+            if _has_text(pdf.load_page(index).get_text("words")):
+                return True
+        except _MUPDF_ERRORS:
+            continue
+    return False
+
+
+def _page_sized_picture(page: pymupdf.Page) -> bool:
+    area = abs(page.rect)
+    return any(abs(pymupdf.Rect(info["bbox"]) & page.rect) >= PAGE_SIZED * area
+               for info in page.get_image_info())
+
+
+def _may_hold_table(page: pymupdf.Page) -> bool:
+    """The cheap look for a ruled table in the page's picture: rules found at a low
+    resolution (~30 ms a page), no OCR."""
+    from ..ocr import holds_table
+
+    try:
+        return holds_table(page, dpi=TABLE_LOOK_DPI)
+    except ReadError:
+        return True  # too large to render even so: OCR's own check says so in the notes
 
 
 class _OcrOnDemand:
@@ -329,12 +364,17 @@ class _Page:
 
 
 def _read_page(page: pymupdf.Page, number: int, no_text: list[int], ocr: _OcrOnDemand,
-               notes: list[str]) -> _Page:
-    """The page's lines and tables; `no_text` and `notes` get what it could not give."""
+               notes: list[str], text_layer: bool) -> _Page:
+    """The page's lines and tables; `no_text` and `notes` get what it could not give.
+    `text_layer`: other pages of the file carry text (it is no scan)."""
     words = page.get_text("words")
     height = page.rect.height
     if _needs_ocr(page, words):
-        engine = ocr.engine()
+        # In a report with a text layer a picture that leaves room on its page is mostly a
+        # chart, a photo or a seal: OCR (about a second a page) is spent on it only where a
+        # ruled table may be pasted. A picture as large as the page is a scanned page.
+        look = text_layer and not _page_sized_picture(page)
+        engine = ocr.engine() if not look or _may_hold_table(page) else None
         try:
             read = _ocr_page(page, number, engine, notes) if engine is not None else None
         except ReadError as err:
