@@ -20,6 +20,7 @@ from extractors.synth import generate
 from extractors.synth.scan import ScanStyle, scan_pdf
 from extractors.synth.typeset import typeset, unavailable
 from extractors.template import extract_fields
+from test_hostile_pdf import NoReading
 
 FONT = "Noto Serif CJK SC"
 FIELDS = {"requests": "requests.", "active": "active.",
@@ -156,20 +157,6 @@ def test_a_stray_line_in_the_page_foot_does_not_stop_a_table_joining(tmp_path):
 
 # ---- picture pages of a text-layer PDF -----------------------------------------------------
 
-class _NoReading:
-    """An OCR engine that reads nothing, at no model's cost."""
-    name = "no-reading"
-
-    def detect(self, image, max_side=0):
-        return []
-
-    def read_lines(self, crops, charset=None):
-        return [("", 0.0) for _ in crops]
-
-    def recognize(self, image):
-        return []
-
-
 @pytest.fixture
 def ocrd(monkeypatch):
     """The pages the reader hands to OCR."""
@@ -180,7 +167,7 @@ def ocrd(monkeypatch):
         pages.append(number)
         return ocr_page(page, number, engine, notes)
 
-    monkeypatch.setattr(extractors.ocr, "reader_engine", _NoReading)
+    monkeypatch.setattr(extractors.ocr, "reader_engine", NoReading)
     monkeypatch.setattr(pdf_reader, "_ocr_page", counting)
     return pages
 
