@@ -196,6 +196,16 @@ def test_cached_rerun_makes_no_request(tmp_path):
     assert again.fields == first.fields and again.review == first.review
 
 
+def test_the_cache_tells_endpoints_apart(tmp_path):
+    # Two servers may serve one model name: an answer of one is not taken for the other's.
+    report = unlabelled_requests_table(tmp_path)
+    with LlmServer(gold_answer) as one, LlmServer(gold_answer) as other:
+        extract_file(report, llm=client_for(one.base_url, tmp_path / "cache"))
+        again = extract_file(report, llm=client_for(other.base_url, tmp_path / "cache"))
+        assert len(one.requests) == len(other.requests) == 1
+    assert [a.status for a in again.llm.answers] == ["answered"]
+
+
 def test_token_budget_stops_asking(tmp_path):
     report = unlabelled_requests_table(tmp_path)
     with LlmServer(gold_answer) as server:

@@ -1,7 +1,7 @@
 """Answers kept on disk, one JSON file each, so that a rerun asks nothing it asked before.
 
-The key is a hash of what decides an answer: the model, the answer mode, the prompt version,
-the section and its rendered content. Only answers are kept, never failures, so a rerun
+The key is a hash of what decides an answer: the endpoint, the model, the answer mode, the
+prompt version, the section and its rendered content. Only answers are kept, never failures, so a rerun
 retries what failed. A lost or damaged entry costs one request, nothing more; that is why a
 plain rename is enough here (no fsync).
 """

@@ -89,8 +89,9 @@ class LlmClient:
             return budget is not None and self.totals["prompt_tokens"] + self.totals["completion_tokens"] >= budget
 
     def ask(self, ask: SectionAsk) -> LlmAnswer:
-        key = cache_key(self.settings.model, self.settings.answer_mode, self.prompt.version,
-                        ask.section, ask.template, ask.digest)
+        # the endpoint too: two servers may serve different models under one name
+        key = cache_key((self.settings.base_url or "").rstrip("/"), self.settings.model,
+                        self.settings.answer_mode, self.prompt.version, ask.section, ask.template, ask.digest)
         cached = self.cache.get(key)
         if cached is not None:
             self._count(cached=1)
