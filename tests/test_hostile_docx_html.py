@@ -98,6 +98,17 @@ def child(code: str, timeout: float = 60) -> dict:
     return json.loads(done.stdout.rsplit("RESULT ", 1)[1])
 
 
+def read_in_child(path: Path) -> dict:
+    """`read(path)` in a capped child (see child): its tables' count, paragraphs, warnings."""
+    return child(f"""
+        from extractors.readers import read
+        doc = read({str(path)!r})
+        result["tables"] = len(doc.tables())
+        result["text"] = [x.text for x in doc.paragraphs()]
+        result["warnings"] = doc.warnings
+        """, timeout=30)
+
+
 # ---- spans and offsets -------------------------------------------------------------------
 
 def test_docx_spans_and_offsets_of_two_billion_are_capped(tmp_path):
@@ -133,13 +144,7 @@ def test_docx_table_claiming_more_cells_than_the_cap_is_read_as_text(tmp_path):
     rows = "".join(tr(tc(f"第{r}行", f'<w:gridSpan w:val="{BILLIONS}"/>')) for r in range(200))
     path = tmp_path / "wide.docx"
     path.write_bytes(docx(p("before") + f"<w:tbl>{rows}</w:tbl>" + p("after")))
-    got = child(f"""
-        from extractors.readers import read
-        doc = read({str(path)!r})
-        result["tables"] = len(doc.tables())
-        result["text"] = [x.text for x in doc.paragraphs()]
-        result["warnings"] = doc.warnings
-        """, timeout=30)
+    got = read_in_child(path)
     assert got["tables"] == 0
     assert got["text"] == ["before"] + [f"第{r}行" for r in range(200)] + ["after"]
     assert any("read as text" in w for w in got["warnings"])
@@ -151,13 +156,7 @@ def test_html_spans_growing_with_the_square_of_the_rows_keep_memory_bounded(tmp_
     path = tmp_path / "spans.html"
     path.write_text("<html><body><p>before</p><table>" + "<tr><td rowspan=600 colspan=1000>x</td></tr>" * 600
                     + "</table><p>after</p></body></html>", encoding="utf-8")
-    got = child(f"""
-        from extractors.readers import read
-        doc = read({str(path)!r})
-        result["tables"] = len(doc.tables())
-        result["text"] = [x.text for x in doc.paragraphs()]
-        result["warnings"] = doc.warnings
-        """, timeout=30)
+    got = read_in_child(path)
     assert got["tables"] == 0
     assert got["text"] == ["before"] + ["x"] * 600 + ["after"]
     assert any("read as text" in w for w in got["warnings"])
