@@ -13,9 +13,11 @@ $(BIN)/nianbao: pyproject.toml
 system-deps:
 	bash scripts/system-deps.sh
 
-# chromium and chromedriver for the review app's browser test
+# chromium and chromedriver for the review app's browser test; the CJK fonts the layout and
+# page-break tests draw reports in (without them those tests skip, on a fresh machine too)
 test-deps:
 	bash scripts/test-deps.sh
+	bash scripts/synth-deps.sh
 
 setup: system-deps $(BIN)/nianbao
 

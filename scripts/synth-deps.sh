@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What rebuilding eval/unseen (eval/make_cases.py --unseen) needs beyond PyPI: the CJK fonts
-# Debian ships, and LibreOffice and Chromium to lay reports out in them. A developer step:
-# `make demo` and `make test` read the committed split and need none of this (the tests that
-# render in these fonts are skipped without them). Installed only where missing; without
-# root or sudo, say what is missing and go on.
+# Debian ships, and LibreOffice and Chromium to lay reports out in them. `make test` runs it
+# too, so that the tests that render reports in these fonts (layout programs, page breaks) run
+# on a fresh machine instead of skipping; `make demo` reads the committed split and needs
+# none of it. Installed only where missing; without root or sudo, say what is missing and go on.
 set -euo pipefail
 need=()
 for package in fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai fonts-wqy-zenhei fonts-wqy-microhei; do
