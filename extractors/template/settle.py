@@ -3,8 +3,9 @@
 OCR keeps, for a number cell, the recogniser's readings with their scores (Provenance.
 candidates). Where a cell is in doubt (a low score, text that is no clean number, or a part
 in a rule that fails), the rules R1–R4 (and R5 for last year's figures in 二) choose
-between its candidates: the assignment that makes every rule touching the doubtful cells
-hold, with the highest joint score. This chooses between readings of the same ink and
+between its candidates: every assignment that makes each rule touching the doubtful cells
+hold is found, and a cell takes a value only where all of them agree on it (so no ranking
+of joint scores can pick one of two that fit). This chooses between readings of the same ink and
 never edits a printed figure:
 
 - a candidate scoring under MARGIN of the cell's best reading is never taken, so cells read
@@ -140,10 +141,10 @@ def _settle_group(keys: list[str], eqs: list[Equation], readings: dict[str, Read
     if not fits:
         return  # none fits, or the search was cut: every cell keeps its doubt
     for i, key in enumerate(keys):
-        chosen = {fit[i] for _, fit in fits}
+        chosen = {fit[i] for fit in fits}
         if len(chosen) > 1:
             reading = readings[key]
-            shown = ", ".join(sorted({_show(options[key][j]) for _, fit in fits for j in [fit[i]]}))
+            shown = ", ".join(sorted(_show(options[key][j]) for j in chosen))
             reading.prov.note = _join(reading.prov.note, f"readings that fit the rules: {shown}; "
                                       "the arithmetic cannot choose")
             continue
@@ -152,24 +153,25 @@ def _settle_group(keys: list[str], eqs: list[Equation], readings: dict[str, Read
 
 
 def _search(keys: list[str], eqs: list[Equation], readings: dict[str, Reading],
-            options: dict[str, list[_Option]]) -> list[tuple[float, tuple[int, ...]]]:
-    """Every assignment (an option index per key) under which all of `eqs` hold, with its
-    joint score; depth first, each rule tested as soon as its last doubtful key is set.
-    Empty if the search ran past MAX_STEPS or MAX_SECONDS."""
+            options: dict[str, list[_Option]]) -> list[tuple[int, ...]]:
+    """Every assignment (an option index per key) under which all of `eqs` hold; depth
+    first, each rule tested as soon as its last doubtful key is set. A key on which two
+    assignments differ stays in doubt, so their scores need no ranking. Empty if the search
+    ran past MAX_STEPS or MAX_SECONDS."""
     position = {k: i for i, k in enumerate(keys)}
     due: list[list[Equation]] = [[] for _ in keys]
     for e in eqs:
         due[max(position[k] for k in e[2] + e[3] if k in position)].append(e)
     deadline = time.monotonic() + MAX_SECONDS
-    fits: list[tuple[float, tuple[int, ...]]] = []
+    fits: list[tuple[int, ...]] = []
     steps = 0
     chosen: dict[str, int | None] = {}
     picks: list[int] = []
 
-    def walk(depth: int, score: float) -> bool:
+    def walk(depth: int) -> bool:
         nonlocal steps
         if depth == len(keys):
-            fits.append((score, tuple(picks)))
+            fits.append(tuple(picks))
             return True
         key = keys[depth]
         for j, opt in enumerate(options[key]):
@@ -179,14 +181,14 @@ def _search(keys: list[str], eqs: list[Equation], readings: dict[str, Reading],
             chosen[key] = opt.value
             if all(_holds(e, readings, chosen) for e in due[depth]):
                 picks.append(j)
-                ok = walk(depth + 1, score * opt.score)
+                ok = walk(depth + 1)
                 picks.pop()
                 if not ok:
                     return False
         del chosen[key]
         return True
 
-    return sorted(fits, reverse=True) if walk(0, 1.0) else []
+    return fits if walk(0) else []
 
 
 def _take(reading: Reading, opts: list[_Option], j: int, eqs: list[Equation],
