@@ -1,0 +1,151 @@
+"""Reading the reports to compare from what the pipeline leaves: a folder of per-document
+JSON (`nianbao extract --out`), a `nianbao run` folder (its database), a SQLite file or a
+PostgreSQL URL. Only reports read as reports (status ok) that name their body and year
+are compared; the others are listed with why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, func, select
+
+from extractors.result import DocumentResult, Value
+
+from .. import outputs, store
+
+
+@dataclass
+class Report:
+    agency: str  # as named by the report (or the run's manifest)
+    year: int
+    template: str | None
+    document: str
+    fields: dict[str, Value]
+    confidence: dict[str, float]
+    flagged: set[str] = field(default_factory=set)  # in the review queue
+    tabled: set[str] = field(default_factory=set)  # read from a table the report prints (blank cells too)
+    report_id: int | None = None  # in the database it was read from
+
+
+@dataclass
+class Loaded:
+    reports: list[Report]
+    skipped: list[tuple[str, str]]  # (document, why)
+    engine: Engine | None  # the database read, where results are stored too
+    label: str  # the source, as shown in the report (a URL without its password)
+
+
+class SourceError(ValueError):
+    """A SOURCE that holds no reports compare can read."""
+
+
+def is_database_url(source: str) -> bool:
+    return source.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:///"))
+
+
+def load(source: str) -> Loaded:
+    """The reports of SOURCE: a database URL, a SQLite file, a run folder (its database, else
+    its documents/), or a folder of per-document JSON."""
+    if is_database_url(source):
+        return _from_database(store.database_url(source, Path(".")))
+    path = Path(source)
+    if path.is_file():
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise SourceError(f"{source}: a file that is not a SQLite database")
+        return _from_database(f"sqlite:///{path.resolve()}")
+    if not path.is_dir():
+        raise SourceError(f"{source}: no such file or folder")
+    if (path / store.SQLITE_NAME).is_file():
+        return _from_database(f"sqlite:///{(path / store.SQLITE_NAME).resolve()}")
+    folder = path / "documents" if (path / "documents").is_dir() else path
+    return _from_folder(folder)
+
+
+def _from_folder(folder: Path) -> Loaded:
+    reports, skipped = [], []
+    for json_path in outputs.document_json_paths(folder):
+        doc = outputs.document_id(json_path)
+        try:
+            result = DocumentResult.model_validate_json(json_path.read_bytes())
+        except (OSError, ValidationError) as err:
+            skipped.append((doc, f"not a per-document JSON of nianbao ({type(err).__name__})"))
+            continue
+        if result.status != "ok":
+            skipped.append((doc, f"status {result.status}"))
+            continue
+        flagged = {item.field for item in result.review}
+        tabled = {k for k, p in result.provenance.items() if p.method == "table"}
+        _add(reports, skipped, doc, result.fields.get("meta.agency"), result.fields.get("meta.year"),
+             result.template, dict(result.fields), dict(result.confidence), flagged, tabled, None)
+    if not reports and not skipped:
+        raise SourceError(f"{folder}: no per-document JSON (an `extract --out` or `run` folder?)")
+    return Loaded(reports, skipped, None, str(folder))
+
+
+def _add(reports: list[Report], skipped: list, doc: str, agency, year, template, fields, confidence,
+         flagged, tabled, report_id) -> None:
+    if not isinstance(agency, str) or not agency.strip():
+        skipped.append((doc, "the report names no body (meta.agency)"))
+    elif not isinstance(year, int) or isinstance(year, bool):
+        skipped.append((doc, "the report names no year (meta.year)"))
+    else:
+        reports.append(Report(agency.strip(), year, template, doc, fields, confidence, flagged, tabled,
+                              report_id))
+
+
+def _from_database(url: str) -> Loaded:
+    try:
+        engine = store.connect(url)
+    except store.OldSchema:
+        raise
+    except Exception as err:  # a database that cannot be opened: say which and why
+        raise SourceError(f"{url}: cannot open the database ({type(err).__name__}: {err})") from None
+    label = engine.url.render_as_string(hide_password=True)
+    rows = {r.id: r for r in _rows(engine, select(store.reports.c.id, store.reports.c.document,
+                                                  store.reports.c.agency, store.reports.c.year,
+                                                  store.reports.c.template, store.reports.c.status))}
+    values: dict[int, dict] = {i: {} for i in rows}
+    confidence: dict[int, dict] = {i: {} for i in rows}
+    flagged: dict[int, set] = {i: set() for i in rows}
+    tabled: dict[int, set] = {i: set() for i in rows}
+    f = store.fields.c
+    for r in _rows(engine, select(f.report_id, f.key, f.value_num, f.value_text, f.confidence, f.flagged,
+                                  f.method)):
+        values[r.report_id][r.key] = store.value_of(r.key, r.value_num, r.value_text)
+        if r.confidence is not None:
+            confidence[r.report_id][r.key] = r.confidence
+        if r.flagged:
+            flagged[r.report_id].add(r.key)
+        if r.method == "table":
+            tabled[r.report_id].add(r.key)
+    for r in _reviewed(engine):  # a reviewer's decision stands for the machine's reading
+        values[r.report_id][r.field] = store.value_of(r.field, r.value_num, r.value_text)
+        confidence[r.report_id][r.field] = 1.0
+        flagged[r.report_id].discard(r.field)
+    reports, skipped = [], []
+    for rid, r in rows.items():
+        if r.status != "ok":
+            skipped.append((r.document, f"status {r.status}"))
+            continue
+        agency = r.agency or values[rid].get("meta.agency")
+        year = r.year or values[rid].get("meta.year")
+        _add(reports, skipped, r.document, agency, year, r.template, values[rid], confidence[rid],
+             flagged[rid], tabled[rid], rid)
+    return Loaded(reports, skipped, engine, label)
+
+
+def _reviewed(engine: Engine) -> Iterator:
+    d = store.decisions.c
+    latest = (select(func.max(d.id).label("id")).where(d.action != "skip")
+              .group_by(d.report_id, d.field).subquery())
+    yield from _rows(engine, select(d.report_id, d.field, d.value_num, d.value_text)
+                     .where(d.id.in_(select(latest.c.id))))
+
+
+def _rows(engine: Engine, query) -> Iterator:
+    with engine.connect() as conn:
+        yield from conn.execution_options(yield_per=10_000).execute(query)
