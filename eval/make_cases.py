@@ -4,6 +4,7 @@ pipeline reads.
     .venv/bin/python eval/make_cases.py [--out eval/cases] [--n 40] [--seed 2026] [--scans 8]
     .venv/bin/python eval/make_cases.py --pictables [N]    # only eval/pictables, N=8
     .venv/bin/python eval/make_cases.py --unseen [N]       # only eval/unseen, N=12
+    .venv/bin/python eval/make_cases.py --variants         # only eval/variants
 
 Reports come from `extractors.synth` (txt, HTML, DOCX, PyMuPDF-drawn PDF, a third of them
 with injected source errors); some DOCX are then rendered by LibreOffice into PDF (the way
@@ -12,6 +13,11 @@ wrote. eval/scans holds image-only PDFs of other reports, rasterised at 150–20
 up to 1.5°, blur, noise and JPEG artefacts (one upside down). eval/pictables holds DOCX and
 HTML reports whose tables (三's always) are pasted as pictures: clean PNG screenshots or
 degraded JPEG photos, in HTML as data: URIs or as files in <stem>_files/.
+
+eval/variants holds 2021 reports that keep older pieces of the table, as real reports of 2021
+and later do: 三's single row （六）其他处理 (gold per the spec: `requests.other.*`, the sub-rows
+null), 二 in template 2019's items and columns (the 2021 columns it lacks null), or both; in
+txt, HTML, DOCX, PDF and LibreOffice's PDF of the DOCX, some with source errors.
 
 eval/unseen is the held-out split no code change is tuned on, scored on its own: scans of
 reports from other seeds, set in the CJK fonts Debian ships, laid out by PyMuPDF, LibreOffice
@@ -51,7 +57,12 @@ def main() -> None:
                         help="write only eval/pictables: N reports with tables as pictures")
     parser.add_argument("--unseen", type=int, nargs="?", const=len(_UNSEEN),
                         help="write only eval/unseen: the held-out split of N scans")
+    parser.add_argument("--variants", action="store_true",
+                        help="write only eval/variants: 2021 reports keeping older pieces")
     args = parser.parse_args()
+    if args.variants:
+        _variants(args.out.parent / "variants", args.seed)
+        return
     if args.pictables is not None:
         _pictables(args.out.parent / "pictables", args.seed, args.pictables)
         return
@@ -171,6 +182,40 @@ def _unseen(out: Path, seed: int, n: int) -> None:
                               "seed": doc_seed, "source_errors": rules, "style": asdict(style)}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                        encoding="utf-8")
+
+
+# (format, older_other, older_active, 二's arrangement, source errors). Template 2021 each.
+_VARIANTS = (
+    ("txt", True, False, "single", ("R2",)),
+    ("html", True, False, "split", False),
+    ("docx", True, False, "single", True),
+    ("pdf", True, False, "split", ("R3",)),
+    ("txt", False, True, "single", False),
+    ("html", False, True, "split", True),
+    ("docx", False, True, "split", False),
+    ("pdf", False, True, "single", True),
+    ("txt", True, True, "split", ("R6",)),
+    ("html", True, True, "single", False),
+    ("docx", True, True, "single", ("R2",)),
+    ("pdf", True, True, "split", False),
+)
+_VARIANT_SEEDS = 1100  # seeds seed+1100…; see _UNSEEN_SEEDS for the others
+
+
+def _variants(out: Path, seed: int) -> None:
+    """2021 reports keeping older pieces of the table (the table above), and LibreOffice's
+    PDF of each DOCX where LibreOffice is installed."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "gold").mkdir(parents=True)
+    office = not unavailable("libreoffice", "")
+    for i, (fmt, older_other, older_active, active, errors) in enumerate(_VARIANTS):
+        doc = generate(seed + _VARIANT_SEEDS + i, "2021", fmt, errors=errors,
+                       name=f"variant{i:03d}.{fmt}", older_other=older_other,
+                       older_active=older_active, active=active)
+        doc.write(out)
+        if fmt == "docx" and office:
+            _convert(out / doc.name, "pdf", out)
 
 
 def _convert(source: Path, target: str, out: Path) -> None:

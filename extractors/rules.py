@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from .result import ProseFigure, Reading, RuleResult
 from .standard_model import (APPEAL_GROUPS, APPEAL_PARTS, APPLICANT_COLUMNS, APPLICANTS,
-                             CHANGE_KEYS, MONEY_KEYS, REQUEST_ROWS, RESULT_ROWS, is_numeric_key)
+                             CHANGE_KEYS, MONEY_KEYS, OTHER_SUBROWS, is_numeric_key, prints_older_other,
+                             request_rows, result_rows)
 
 TRUSTED = 0.7  # below this a reading is in doubt (the review threshold too)
 R5_ITEMS = ("licensing", "other_services", "penalty", "coercion", "fees")  # 二's rows with a change
@@ -21,7 +22,8 @@ def check_rules(readings: dict[str, Reading], template: str,
                 prose: Iterable[ProseFigure] = ()) -> list[RuleResult]:
     results: list[RuleResult] = []
     add = _Checker(readings, results)
-    for rule, scope, left, right in equations(template):
+    older_other = prints_older_other(template, readings)
+    for rule, scope, left, right in equations(template, older_other):
         add.equation(rule, scope, left, right)
     if template == "2019":
         for item in R5_ITEMS:
@@ -30,20 +32,34 @@ def check_rules(readings: dict[str, Reading], template: str,
                 add.stated_count(item, change)
     add.non_negative()
     for figure in prose:
-        add.prose(figure)
+        add.prose(_on_older_other(figure) if older_other else figure)
     return results
 
 
-def equations(template: str) -> list[tuple[str, str, list[str], list[str]]]:
-    """R1–R4 as (rule, scope, left keys, right keys): sum(left) == sum(right), null as 0."""
+def _on_older_other(figure: ProseFigure) -> ProseFigure:
+    """其他处理N件 in the prose of a report that prints the older single row: the figure is
+    that row's, not its unprinted sub-rows'."""
+    fields = tuple(dict.fromkeys(_older_key(k) for k in figure.fields))
+    return figure if fields == figure.fields else figure.model_copy(update={"fields": fields})
+
+
+def _older_key(key: str) -> str:
+    _, row, column = key.split(".", 2) if key.startswith("requests.") else ("", "", "")
+    return f"requests.other.{column}" if row in OTHER_SUBROWS else key
+
+
+def equations(template: str, older_other: bool = False) -> list[tuple[str, str, list[str], list[str]]]:
+    """R1–R4 as (rule, scope, left keys, right keys): sum(left) == sum(right), null as 0.
+    `older_other`: a 2021 report that prints the older row （六）其他处理, which R2 and R3
+    then take in place of its sub-rows."""
     out = []
     for c in APPLICANT_COLUMNS:
         out.append(("R1", f"column {c}", [f"requests.new.{c}", f"requests.carried.{c}"],
                     [f"requests.total.{c}", f"requests.carry_forward.{c}"]))
     for c in APPLICANT_COLUMNS:
         out.append(("R2", f"column {c}", [f"requests.total.{c}"],
-                    [f"requests.{r}.{c}" for r in RESULT_ROWS[template]]))
-    for r in REQUEST_ROWS[template]:
+                    [f"requests.{r}.{c}" for r in result_rows(template, older_other)]))
+    for r in request_rows(template, older_other):
         out.append(("R3", f"row {r}", [f"requests.{r}.total"], [f"requests.{r}.{c}" for c in APPLICANTS]))
     for g in APPEAL_GROUPS:
         out.append(("R4", f"group {g}", [f"{g}.total"], [f"{g}.{p}" for p in APPEAL_PARTS]))

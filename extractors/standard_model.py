@@ -113,6 +113,31 @@ REQUEST_ROWS = {
 # The rows whose sum is 三（七）总计 (rule R2): every result row.
 RESULT_ROWS = {t: tuple(r for r in rows if r not in ("new", "carried", "total", "carry_forward"))
                for t, rows in REQUEST_ROWS.items()}
+# Template 2021's sub-rows of （六）其他处理, which some later reports still print as the one
+# older row `other` (spec: "The older （六） row in later reports").
+OTHER_SUBROWS = ("other_no_correction", "other_no_fee", "other_misc")
+OLDER_OTHER_KEYS = tuple(f"requests.other.{c}" for c in APPLICANT_COLUMNS)
+
+
+def prints_older_other(template: str, keys) -> bool:
+    """Whether a report of template 2021 carries the older single row （六）其他处理, judged
+    by the keys it holds (readings or gold fields)."""
+    return template == "2021" and any(k in keys for k in OLDER_OTHER_KEYS)
+
+
+def request_rows(template: str, older_other: bool = False) -> tuple[str, ...]:
+    """Table 三's rows as a report prints them: with the older （六） row, `other` stands in
+    the place of the three sub-rows."""
+    rows = REQUEST_ROWS[template]
+    if not older_other or template != "2021":
+        return rows
+    at = rows.index(OTHER_SUBROWS[0])
+    return rows[:at] + ("other",) + rows[at + len(OTHER_SUBROWS):]
+
+
+def result_rows(template: str, older_other: bool = False) -> tuple[str, ...]:
+    return tuple(r for r in request_rows(template, older_other)
+                 if r not in ("new", "carried", "total", "carry_forward"))
 
 
 def _requests_model(template: str) -> type[_Section]:

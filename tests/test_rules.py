@@ -68,3 +68,38 @@ def test_blank_cells_of_a_printed_table_count_as_zero_against_prose():
     figure = ProseFigure(fields=("review.total",), value=2, text="行政复议2件")
     failed = _fails(check_rules(_readings({}), "2019", [figure]), "X1")
     assert failed and failed[0].detail == "prose says 2, table says 0"
+
+
+def _readings_2021(values: dict) -> dict:
+    return {key: Reading(key=key, value=value, confidence=0.99, prov=FieldProvenance(method="table"))
+            for key, value in values.items()}
+
+
+def test_r2_sums_the_older_other_row_in_place_of_its_sub_rows():
+    """A 2021 report printing （六）其他处理 as one row: R2 takes `other`, R3 checks its row."""
+    values = {"requests.total.natural": 5, "requests.total.total": 5,
+              "requests.granted.natural": 2, "requests.granted.total": 2,
+              "requests.other.natural": 3, "requests.other.total": 3}
+    results = check_rules(_readings_2021(values), "2021")
+    r2 = [r for r in results if r.rule == "R2"]
+    assert r2 and all(r.status == "pass" for r in r2)
+    assert any("requests.other.total" in r.fields for r in r2)
+    values["requests.other.total"] = 4  # the row's 总计 no longer adds up
+    failed = _fails(check_rules(_readings_2021(values), "2021"), "R3")
+    assert [r.scope for r in failed] == ["row other"]
+
+
+def test_r2_of_a_2021_report_with_sub_rows_ignores_other():
+    values = {"requests.total.natural": 3, "requests.total.total": 3,
+              "requests.other_misc.natural": 3, "requests.other_misc.total": 3}
+    results = check_rules(_readings_2021(values), "2021")
+    assert not _fails(results, "R2")
+    assert not any("requests.other.total" in r.fields for r in results)
+
+
+def test_prose_figure_of_other_handling_is_checked_against_the_older_row():
+    readings = _readings_2021({"requests.other.total": 4, "requests.total.total": 4})
+    figure = ProseFigure(fields=("requests.other_no_correction.total", "requests.other_no_fee.total",
+                                 "requests.other_misc.total"), value=3, text="其他处理3件")
+    [failed] = _fails(check_rules(readings, "2021", [figure]), "X1")
+    assert failed.fields[0] == "requests.other.total" and failed.blame == "source"

@@ -152,3 +152,89 @@ def test_an_ocr_figure_garbled_into_symbols_keeps_its_row_in_shape():
         cell.prov.source = "ocr"
     view = split_row(table, row)
     assert [c.text for c in view.values] == ["1", "0", "0", "0", "0", "0", ":1"]
+
+
+# -- not a report: real files of each format, on both sides of the line -----------------
+
+def _write(blocks, fmt: str, path):
+    """Paragraphs as a real file of `fmt`, drawn by the generator's renderers."""
+    import random
+
+    from extractors.synth.layout import Layout
+    from extractors.synth.render_docx import render_docx
+    from extractors.synth.render_html import render_html
+    from extractors.synth.render_pdf import render_pdf
+    from extractors.synth.render_text import render_text
+
+    layout = Layout()
+    data = {"txt": lambda: render_text(blocks, layout).encode("utf-8"),
+            "html": lambda: render_html(blocks, layout, random.Random(0), 2022, ""),
+            "docx": lambda: render_docx(blocks, 2022),
+            "pdf": lambda: render_pdf(blocks, layout, 2022)}[fmt]()
+    path.write_bytes(data)
+    return path
+
+
+def _paras(*lines: tuple[str, str]):
+    from extractors.synth.blocks import Para
+
+    return [Para(text, role) for role, text in lines]
+
+
+# A README that names the report and its tables in its sentences; a notice about compiling
+# the reports, with numbered headings of its own; a news item on 政务公开.
+NOT_REPORTS = {
+    "txt": _paras(("title", "nianbao 使用说明"),
+                  ("body", "本工具读取政府信息公开工作年度报告，输出标准模型。"),
+                  ("body", "表三（收到和处理政府信息公开申请情况）按行读取；主动公开政府信息情况见表二。"),
+                  ("body", "安装：pip install -e . ，然后运行 nianbao extract 报告目录。")),
+    "html": _paras(("title", "关于做好2022年政府信息公开工作年度报告编制发布工作的通知"),
+                   ("heading", "一、准确领会，认真部署"),
+                   ("body", "各单位要认真学习年度报告格式，做到应报尽报、数据精确。"),
+                   ("heading", "二、按时报送，及时公布"),
+                   ("body", "市直单位于1月26日前提交年报，并在门户网站公布。"),
+                   ("heading", "三、明确责任，严把质量"),
+                   ("body", "出现不按时发布等问题的，严肃追究责任。")),
+    "docx": _paras(("title", "我区召开政务公开工作推进会"),
+                   ("body", "会议要求，各单位要按时编制政府信息公开工作年度报告，主动公开政府信息，"
+                            "依法办理政府信息公开申请。")),
+    "pdf": _paras(("title", "某某市政府信息公开工作新闻发布会实录"),
+                  ("body", "2022年，全市主动公开政府信息12万条，收到政府信息公开申请3000余件。"),
+                  ("body", "记者问：年度报告何时发布？答：按条例规定于1月31日前发布。")),
+}
+
+# A real report whose tables were lost: its title and the template's headings, text only.
+LOST_TABLES = _paras(
+    ("title", "某某区人民政府2022年政府信息公开工作年度报告"),
+    ("heading", "一、总体情况"), ("body", "2022年，我区依法推进政府信息公开工作。"),
+    ("heading", "二、主动公开政府信息情况"), ("body", "（见附表一）"),
+    ("heading", "三、收到和处理政府信息公开申请情况"), ("body", "本年度共收到政府信息公开申请12件。"),
+    ("heading", "四、政府信息公开行政复议、行政诉讼情况"), ("body", "（见附表三）"),
+    ("heading", "五、存在的主要问题及改进情况"), ("body", "公开的主动性还需加强。"),
+    ("heading", "六、其他需要报告的事项"), ("body", "无。"))
+
+
+@pytest.mark.parametrize("fmt", ["txt", "html", "docx", "pdf"])
+def test_a_document_without_template_tables_or_headings_is_not_a_report(tmp_path, fmt):
+    from extractors.pipeline import extract_file
+
+    result = extract_file(_write(NOT_REPORTS[fmt], fmt, tmp_path / f"doc.{fmt}"))
+    assert result.status == "not_a_report" and "section headings" in result.error
+    assert not result.review and not result.rules and not result.fields
+
+
+@pytest.mark.parametrize("fmt", ["txt", "html", "docx", "pdf"])
+def test_a_report_whose_tables_were_lost_stays_a_report_and_keeps_its_flags(tmp_path, fmt):
+    from extractors.pipeline import extract_file
+
+    result = extract_file(_write(LOST_TABLES, fmt, tmp_path / f"report.{fmt}"))
+    assert result.status == "ok" and result.template == "2021"
+    assert result.fields["meta.agency"] == "某某区人民政府"
+    flagged = {item.field for item in result.review}
+    assert {"requests.new.total", "review.total", "active.licensing.decisions"} <= flagged
+
+
+def test_one_template_heading_under_a_report_title_is_a_report_but_not_alone():
+    assert extract_fields(parse_text_dump(TITLE)).template == "2021"
+    with pytest.raises(NotAReport):
+        extract_fields(parse_text_dump("会议纪要\n一、总体情况\n会议听取了工作汇报。\n"))

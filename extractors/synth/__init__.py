@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extractors.standard_model import CHANGE_KEYS, TEMPLATES, field_keys
+from extractors.standard_model import CHANGE_KEYS, OLDER_OTHER_KEYS, TEMPLATES, field_keys
 from extractors.synth.check import Claim, violations
 from extractors.synth.compose import Printed, compose
 from extractors.synth.errors import choose, possible_rules, source_errors
@@ -33,7 +33,8 @@ from extractors.synth.render_html import render_html
 from extractors.synth.render_pdf import render_pdf
 from extractors.synth.render_text import render_text
 from extractors.synth.texts import Sections, make_sections, paragraph_text
-from extractors.synth.values import blank_zero_cells, make_agency, make_numbers, make_year
+from extractors.synth.values import (blank_zero_cells, fold_other_rows, make_agency, make_numbers,
+                                     make_year, older_active)
 
 FORMATS = ("txt", "html", "docx", "pdf")
 
@@ -96,6 +97,13 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
         blank_zero_cells(fields, rng("blanks"), layout.blank_zeros)
     if layout.active == "missing":
         fields.update({k: None for k in fields if k.startswith("active.")})
+    if (layout.older_other or layout.older_active) and template != "2021":
+        raise ValueError("older_other and older_active are older pieces kept in a 2021 report")
+    if layout.older_other:
+        fold_other_rows(fields)
+    # 二 in 2019's columns: figures printed with no 2021 key, from a stream of their own
+    older_printed = (older_active(rng("older-active"), agency.level, fields)
+                     if layout.older_active and layout.active != "missing" else {})
     # 252（减18）: the count shows only beside a real change, and only where 二 is printed.
     this_year = {k.rsplit(".", 1)[0]: fields[k.replace(".change", ".prev")] + fields[k]
                  for k in field_keys(template) if k in CHANGE_KEYS and fields[k]
@@ -112,7 +120,7 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
     for key, section in (("text.overview", sections.overview), ("text.problems", sections.problems),
                          ("text.other", sections.other)):
         fields[key] = _text(section)
-    printed = Printed(template, year, named, fields, this_year, sections)
+    printed = Printed(template, year, named, {**fields, **older_printed}, this_year, sections)
     blocks = compose(printed, layout, rng("compose"))
     if layout.picture_tables:
         blocks = picture_tables(blocks, layout, rng("pictures"))
@@ -126,8 +134,9 @@ def generate(seed: int, template: str, fmt: str, errors: bool | Sequence[str] = 
         data = render_docx(blocks, year, layout.font)
     else:
         data = render_pdf(blocks, layout, year)
+    keys = field_keys(template) + (OLDER_OTHER_KEYS if layout.older_other else ())
     gold = {"document": name, "template": template,
-            "fields": {k: fields[k] for k in field_keys(template)},
+            "fields": {k: fields[k] for k in keys},
             "source_errors": errors_found}
     return Synthetic(name, data, gold, layout, printed, list(wanted), _files(blocks, files))
 

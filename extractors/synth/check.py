@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from extractors.standard_model import (
-    APPEAL_GROUPS, APPEAL_PARTS, APPLICANT_COLUMNS, APPLICANTS, CHANGE_KEYS, REQUEST_ROWS,
-    RESULT_ROWS, is_numeric_key,
+    APPEAL_GROUPS, APPEAL_PARTS, APPLICANT_COLUMNS, APPLICANTS, CHANGE_KEYS, is_numeric_key,
+    prints_older_other, request_rows, result_rows,
 )
 
 
@@ -39,6 +39,7 @@ def violations(fields: dict[str, object], template: str, claims: list[Claim],
     to the count printed in its 本年增/减 cell, like 252 in 252（减18）."""
     found: list[Violation] = []
     req = "requests.{}.{}".format
+    older = prints_older_other(template, fields)
     for c in APPLICANT_COLUMNS:
         keys = [req("new", c), req("carried", c), req("total", c), req("carry_forward", c)]
         left = _n(fields, keys[0]) + _n(fields, keys[1])
@@ -46,13 +47,13 @@ def violations(fields: dict[str, object], template: str, claims: list[Claim],
         if left != right:
             found.append(Violation("R1", keys, f"column {c}: 一+二 = {left}, 三（七）+四 = {right}"))
     for c in APPLICANT_COLUMNS:
-        parts = [req(r, c) for r in RESULT_ROWS[template]]
+        parts = [req(r, c) for r in result_rows(template, older)]
         total = _n(fields, req("total", c))
         summed = sum(_n(fields, k) for k in parts)
         if total != summed:
             found.append(Violation("R2", [req("total", c), *parts],
                                    f"column {c}: 三（七）总计 is {total}, result rows sum to {summed}"))
-    for r in REQUEST_ROWS[template]:
+    for r in request_rows(template, older):
         parts = [req(r, c) for c in APPLICANTS]
         total = _n(fields, req(r, "total"))
         summed = sum(_n(fields, k) for k in parts)

@@ -130,7 +130,7 @@ class _Composer:
 
     def active_tables(self) -> list[Block]:
         layout = self.layout
-        spec = _ACTIVE_2019 if self.r.template == "2019" else _ACTIVE_2021
+        spec = _ACTIVE_2019 if self.r.template == "2019" or layout.older_active else _ACTIVE_2021
         tables: list[list[list[Cell]]] = []
         for article, header, items in spec:
             width = 4 if layout.active == "single" else len(header)
@@ -139,7 +139,7 @@ class _Composer:
                 if item == "fees" and layout.fee_typo:
                     label = "行业事业性收费"
                 if item == "normative" and layout.normative_variant:
-                    label = "行政规范性文件" if self.r.template == "2019" else "规范性文件"
+                    label = "行政规范性文件" if spec is _ACTIVE_2019 else "规范性文件"
                 cells = [Cell(self.label(label)),
                          *(self.value(f"active.{item}.{c}") for c in columns)]
                 rows.append(self.padded(cells, width))
@@ -180,7 +180,7 @@ class _Composer:
             ("（四）无法提供", items(("unable_not_held", "unable_create", "unable_unclear"), _UNABLE)),
             ("（五）不予处理", items(("rejected_petition", "rejected_repeat", "rejected_publication",
                                   "rejected_massive", "rejected_confirm"), _REJECTED)),
-            ("（六）其他处理", [("other", "")] if self.r.template == "2019" else
+            ("（六）其他处理", [("other", "")] if self.r.template == "2019" or layout.older_other else
              items(("other_no_correction", "other_no_fee", "other_misc"), _OTHER_2021)),
             ("（七）总计", [("total", "")]),
         ]

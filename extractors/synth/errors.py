@@ -12,7 +12,8 @@ import random
 from dataclasses import dataclass, field
 
 from extractors.standard_model import (
-    APPEAL_COLUMNS, APPEAL_GROUPS, APPLICANT_COLUMNS, APPLICANTS, REQUEST_ROWS, RESULT_ROWS,
+    APPEAL_COLUMNS, APPEAL_GROUPS, APPLICANT_COLUMNS, APPLICANTS, prints_older_other, request_rows,
+    result_rows,
 )
 from extractors.synth.check import Claim, Violation, violations
 
@@ -55,16 +56,17 @@ def choose(rng: random.Random, rule: str, template: str, fields: dict[str, objec
         return fields[key] or 0  # type: ignore[return-value]
 
     req = "requests.{}.{}".format
+    older = prints_older_other(template, fields)  # only the rows the report prints are perturbed
     if rule in ("R1", "R2"):
         # A cell and its row total move together: R3 holds; R1 (row new, carried or
         # carry_forward) or R2 (a result row) breaks for the column and for 总计.
-        rows = ("new", "carried", "carry_forward") if rule == "R1" else RESULT_ROWS[template]
+        rows = ("new", "carried", "carry_forward") if rule == "R1" else result_rows(template, older)
         row, c = rng.choice(rows), rng.choice(APPLICANTS)
         d = _delta(rng, min(now(req(row, c)), now(req(row, "total"))))
         keys = {req(row, c): d, req(row, "total"): d}
         return Perturbation(rule, fields=keys, blame=set(keys))
     if rule in ("R3", "R4"):  # one lone cell
-        key = (req(rng.choice(REQUEST_ROWS[template]), rng.choice(APPLICANT_COLUMNS)) if rule == "R3"
+        key = (req(rng.choice(request_rows(template, older)), rng.choice(APPLICANT_COLUMNS)) if rule == "R3"
                else f"{rng.choice(APPEAL_GROUPS)}.{rng.choice(APPEAL_COLUMNS)}")
         return Perturbation(rule, fields={key: _delta(rng, now(key))}, blame={key})
     if rule == "R5":  # only the printed count changes: 252（减18） becomes 250（减18）
@@ -73,7 +75,7 @@ def choose(rng: random.Random, rule: str, template: str, fields: dict[str, objec
                             blame={f"{item}.change"})
     if rule == "R6":  # a negative count, balanced by another row so that every sum holds
         c = rng.choice(APPLICANTS)
-        low, high = rng.sample(RESULT_ROWS[template], 2)
+        low, high = rng.sample(result_rows(template, older), 2)
         k = rng.randint(1, 3) + now(req(low, c))
         return Perturbation(rule, fields={req(low, c): -k, req(low, "total"): -k,
                                           req(high, c): k, req(high, "total"): k},

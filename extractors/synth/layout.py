@@ -48,6 +48,10 @@ class Layout:
     # Like pictures, only when asked. A fontconfig family (fonts.FAMILIES): embedded in a PDF,
     # named in a DOCX's styles and an HTML page's CSS; "" keeps each renderer's default.
     font: str = ""
+    # Older pieces of the table that real reports of 2021 and later keep (template 2021 only;
+    # never drawn at random, so that every existing case keeps its bytes):
+    older_other: bool = False       # 三 prints （六）其他处理 as one row, without its sub-rows 1.–3.
+    older_active: bool = False      # 二 prints template 2019's items and columns (本年新制作数量 …)
 
     def with_choices(self, **choices: object) -> Layout:
         names = {f.name for f in dataclasses.fields(self)}

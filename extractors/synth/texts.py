@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from extractors.standard_model import RESULT_ROWS
+from extractors.standard_model import prints_older_other, result_rows
 from extractors.synth.check import Claim
 
 Paragraph = list[str | Claim]
@@ -86,7 +86,7 @@ def request_claims(rng: random.Random, fields: dict[str, object], template: str,
                    we: str) -> Paragraph:
     """The sentences on requests and appeals, phrased like real reports phrase them."""
     unit = rng.choice(("件", "宗", "件"))
-    rows = RESULT_ROWS[template]
+    rows = result_rows(template, prints_older_other(template, fields))
     pieces: Paragraph = [f"{year}年，{we}共收到政府信息公开申请",
                          _claim(fields, "共收到政府信息公开申请", "requests.new.total"), unit]
     if fields["requests.carried.total"] or rng.random() < 0.3:

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from extractors.standard_model import (
-    APPEAL_GROUPS, APPEAL_PARTS, APPLICANTS, REQUEST_ROWS, RESULT_ROWS, field_keys,
+    APPEAL_GROUPS, APPEAL_PARTS, APPLICANTS, OTHER_SUBROWS, REQUEST_ROWS, RESULT_ROWS, field_keys,
 )
 
 # Invented place names, all in GB2312 so that every HTML charset variant can encode them.
@@ -182,3 +182,32 @@ def blank_zero_cells(fields: dict[str, object], rng: random.Random, rate: float)
     for key, value in fields.items():
         if key.split(".")[0] in ("requests", *APPEAL_GROUPS) and value == 0 and rng.random() < rate:
             fields[key] = None
+
+
+def fold_other_rows(fields: dict[str, object]) -> None:
+    """Template 2021's （六） sub-rows printed as the one older row 其他处理: `other` holds
+    their sum (null where all three are), and the sub-rows are not stated (spec: "The older
+    （六） row in later reports")."""
+    for c in (*APPLICANTS, "total"):
+        parts = [fields[f"requests.{r}.{c}"] for r in OTHER_SUBROWS]
+        stated = [v for v in parts if v is not None]
+        fields[f"requests.other.{c}"] = sum(stated) if stated else None
+        for r in OTHER_SUBROWS:
+            fields[f"requests.{r}.{c}"] = None
+
+
+# What a 2021 report printing 二 in 2019's columns leaves unstated, and what it prints that
+# the 2021 model has no key for (处理决定数量 is 2021's 本年处理决定数量: it keeps its gold).
+_OLDER_ACTIVE_UNSTATED = ("active.regulations.issued", "active.regulations.repealed",
+                          "active.regulations.in_force", "active.normative.issued",
+                          "active.normative.repealed", "active.normative.in_force",
+                          "active.fees.amount")
+
+
+def older_active(rng: random.Random, level: str, fields: dict[str, object]) -> dict[str, object]:
+    """Table 二 in template 2019's items and columns in a 2021 report: the figures it prints
+    that have no 2021 key (returned), and the 2021 keys it does not state (set to null)."""
+    printed = {k: v for k, v in _active(rng, "2019", level).items() if k not in fields}
+    for key in _OLDER_ACTIVE_UNSTATED:
+        fields[key] = None
+    return printed

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from ..document import Document, Table
 from ..errors import NotAReport, ReadError
 from ..result import FieldProvenance, ProseFigure, Reading
-from ..standard_model import TEXT_KEYS, field_keys, section_of
+from ..standard_model import (OTHER_SUBROWS, TEXT_KEYS, field_keys, prints_older_other,
+                              section_of)
 from .active_table import is_active_table, read_active
 from .appeals_table import is_appeals_table, read_appeals
 from .meta import detect_template, title_info, year_from_text
@@ -22,6 +23,8 @@ from .settle import cells_with_candidates, settle_by_rules
 
 _TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
 _REPORT_WORDS = re.compile(r"政府信息公开.{0,6}(年度报告|年报)")
+_OLDER_OTHER_NOTE = ("the report prints the older single row （六）其他处理, recorded as "
+                     "requests.other; this sub-row is not printed")
 
 
 @dataclass
@@ -47,7 +50,7 @@ def extract_fields(doc: Document) -> Extraction:
         elif is_active_table(rows):
             found["active"].append(rows)
     paragraphs = [p.text for p in doc.paragraphs()]
-    if not any(found.values()) and not any(_REPORT_WORDS.search(p) for p in paragraphs[:30]):
+    if not any(found.values()) and not _has_report_headings(sections, paragraphs):
         if doc.ocr_pages:
             raise ReadError("needs_ocr", f"{doc.path}: pages {_page_list(doc.ocr_pages)} are pictures "
                             "with no text layer (a scan) and no text read from them: OCR is off "
@@ -56,8 +59,9 @@ def extract_fields(doc: Document) -> Extraction:
             raise ReadError("needs_ocr", f"{doc.path}: the report's content is in pictures and "
                             "no text was read from them: OCR is off (NIANBAO_OCR=off), has no "
                             "engine installed, or found no text")
-        raise NotAReport(f"{doc.path}: no table of the 年度报告 template and no 政府信息公开工作年度报告 "
-                         "title; not an annual information-disclosure report")
+        raise NotAReport(f"{doc.path}: no table of the 年度报告 template and none of its section "
+                         "headings (一、总体情况 … 六、其他需要报告的事项); not an annual "
+                         "information-disclosure report")
 
     agency, year = title_info(preamble, doc.blocks)
     year_source = "title"
@@ -65,6 +69,11 @@ def extract_fields(doc: Document) -> Extraction:
         year, year_source = year_from_text(paragraphs), "text"
     template, template_from_tables = detect_template(
         found["requests"] + found["active"] + found["appeals"], year)
+    if year is not None and year >= 2021 and (year_source == "title" or not template_from_tables):
+        # The template in force for the year; older pieces of the table that a later report
+        # keeps (2019's columns in 二, the single （六）其他处理 row) are read by their labels.
+        # A year guessed from the text does not overrule tables that say 2019.
+        template = "2021"
 
     readings: dict[str, Reading] = {}
     readings.update(read_active(found["active"], template))
@@ -96,6 +105,16 @@ def extract_fields(doc: Document) -> Extraction:
                       {name: [rows[0].table for rows in found[name] if rows] for name in found})
 
 
+def _has_report_headings(sections: list[Section], paragraphs: list[str]) -> bool:
+    """Whether a document without template tables is a report whose tables were lost: it
+    has the template's section headings (一、总体情况 … 六、其他需要报告的事项), two of them,
+    or one under a 年度报告 title. A notice, an article or a README that only mentions the
+    年度报告 has at most one such heading by chance."""
+    headings = len({s.key for s in sections if s.key})
+    titled = any(_REPORT_WORDS.search(p) for p in paragraphs[:30])
+    return headings >= 2 or (headings == 1 and titled)
+
+
 def _page_list(pages: list[int]) -> str:
     return f"{pages[0]}–{pages[-1]}" if len(pages) > 3 else ", ".join(map(str, pages))
 
@@ -107,12 +126,15 @@ def _meta(key: str, value, confidence: float, note: str | None) -> Reading:
 
 def _fill_missing(readings: dict[str, Reading], template: str, found: dict[str, list[list[RowView]]],
                   sections: list[Section]) -> None:
+    older_other = prints_older_other(template, readings)
     for key in field_keys(template):
         section = section_of(key)
         if section not in _TABLE_NAMES or key in readings:
             continue
         name = _TABLE_NAMES[section]
-        if found[section]:
+        if older_other and key.split(".")[1] in OTHER_SUBROWS:
+            readings[key] = absent_reading(key, CONF_TABLE_ABSENT, _OLDER_OTHER_NOTE)
+        elif found[section]:
             readings[key] = absent_reading(key, CONF_ROW_MISSING, f"not found in table {name}")
         elif _section_is_empty(sections, section):
             readings[key] = absent_reading(key, CONF_TABLE_ABSENT,

@@ -6,7 +6,7 @@ import re
 
 from ..document import Cell, Table
 from ..result import Reading
-from ..standard_model import APPLICANT_COLUMNS, REQUEST_ROWS
+from ..standard_model import APPLICANT_COLUMNS, OTHER_SUBROWS, REQUEST_ROWS
 from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
 from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading
 from .values import MAX_DIGITS
@@ -43,7 +43,25 @@ def read_requests(tables: list[list[RowView]], template: str, grid_reliable: boo
                 continue
             rows_read.add(key)
             readings.update(_row_readings(key, exact, rv, header_cols))
+    if template == "2021" and "other" in rows_read:
+        _place_other_row(readings, rows_read)
     return readings
+
+
+def _place_other_row(readings: dict[str, Reading], rows_read: set[str]) -> None:
+    """A row labelled （六）其他处理 in a 2021 report. Without any of the sub-rows 1.–3. it is
+    the older single row and stays `other` (spec: "The older （六） row in later reports").
+    Beside sub-rows it is their group's line: the 3.其他 row when that one has no label of its
+    own, else a subtotal the template lacks, which no field takes."""
+    subrows = rows_read & set(OTHER_SUBROWS)
+    if not subrows:
+        return
+    other = {k: readings.pop(k) for k in [k for k in readings if k.startswith("requests.other.")]}
+    if "other_misc" in subrows:
+        return
+    for key, reading in other.items():
+        reading.key = key.replace("requests.other.", "requests.other_misc.")
+        readings[reading.key] = reading
 
 
 def _join_rows_split_by_page_break(rows: list[RowView]) -> list[RowView]:
@@ -93,8 +111,6 @@ def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
     if match is None:
         return None, False
     key = match.key
-    if key == "other" and template == "2021":
-        key = "other_misc"
     if key.startswith("other_") and template == "2019":
         return None, False
     if key == "total" and group not in ("七", ""):
