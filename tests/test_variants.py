@@ -114,3 +114,23 @@ def test_eval_variants_are_read_right_with_their_source_errors():
     for path in golds:
         gold = json.loads(path.read_text(encoding="utf-8"))
         _all_right(gold, extract_file(VARIANTS / gold["document"]))
+
+
+def test_fees_in_2019s_columns_inside_a_2021_table_state_no_amount():
+    """第（八）项 kept in 2019's columns (上一年项目数量 | 本年增/减) among 2021's: by position
+    the 本年增/减 figure would become 本年收费金额; by its header it is no amount at all. A
+    2021 header's wording (现行有效件数（历史累计）) still names its column."""
+    rows = ["\t第二十条第（一）项",
+            "\t信息内容\n\t本年制发件数\n\t本年废止件数\n\t现行有效件数（历史累计）",
+            "\t规章\n\t0\n\t0\n\t2",
+            "\t行政规范性文件\n\t5\n\t12\n\t8",
+            "\t第二十条第（八）项",
+            "\t信息内容\n\t上一年项目数量\n\t本年增/减",
+            "\t行政事业性收费\n\t4\n\t-1"]
+    doc = parse_text_dump("某某区人民政府办公室2022年政府信息公开工作年度报告\n一、总体情况\n正文。\n"
+                          "二、主动公开政府信息情况\n" + "\n\n".join(rows) + "\n")
+    readings = extract_fields(doc).readings
+    assert readings["active.normative.repealed"].value == 12
+    assert readings["active.normative.in_force"].value == 8
+    fee = readings["active.fees.amount"]
+    assert fee.value is None and fee.confidence >= 0.9 and "上一年项目数量" in fee.prov.note
