@@ -1,6 +1,9 @@
 """`nianbao harvest` as a Prefect flow: the manifest's rows in batches, on threads (the work
 waits on portals, not on the CPU), each row crawled to its report files in the raw store.
 
+Its summary holds the coverage (flows.harvest.coverage): every manifest row's outcome, also
+written to RAW/coverage.csv.
+
 Per-host politeness is kept by the one Fetcher all threads share; a killed harvest loses
 only what was in flight (objects are renamed into place before their rows are committed).
 """
@@ -16,6 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from .harvest import coverage as cover
 from .harvest.crawl import Crawl, Crawler, Row
 from .harvest.fetch import Fetcher, FetchSettings
 from .harvest.guard import HostPolicy
@@ -47,6 +51,8 @@ def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
     try:
         futures = [harvest_batch.submit(rows[i:i + size], crawler) for i in range(0, len(rows), size)]
         crawls = [c for f in futures for c in f.result()]
+        entries = cover.coverage(store, rows)
+        cover.write_coverage(entries, Path(raw) / cover.COVERAGE_CSV)
     finally:
         fetcher.close()
         store.write_csv()
@@ -55,9 +61,11 @@ def harvest_flow(manifest: str, raw: str, allow_hosts: list[str] | None = None,
     status = Counter(c.status for c in crawls)
     for crawl in crawls:
         if crawl.status in ("failed", "partial"):
-            logger.warning("%s: %s (%s)", crawl.source, crawl.status, crawl.note)
+            logger.warning("%s %s %s: %s (%s)", crawl.agency, crawl.year or "", crawl.source, crawl.status,
+                           crawl.reason or crawl.note)
     return {"rows": len(rows), "crawls": dict(status), "requests": sum(c.fetched for c in crawls),
             "reports_found": sum(c.reports for c in crawls), "reports_in_store": len(reports),
+            "coverage_counts": cover.counts(entries), "coverage": entries,
             "crawl_details": [asdict(c) for c in crawls]}
 
 

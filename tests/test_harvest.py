@@ -186,7 +186,7 @@ def test_a_report_page_comes_with_its_pictures(tmp_path):
             "/static/t2.png": Route((PICTABLES / "pictable005_files" / "table2.png").read_bytes()),
             "/art/pictable005_files/table3.png": Route((PICTABLES / "pictable005_files" / "table3.png").read_bytes()),
         })
-        manifest = write_manifest(tmp_path / "m.csv", [("某局", 2021, portal.url("/art/pictable005.html"))])
+        manifest = write_manifest(tmp_path / "m.csv", [("黄岭县人民政府", 2020, portal.url("/art/pictable005.html"))])
         raw = tmp_path / "raw"
         code, stdout = run_cli(["harvest", str(manifest), "--raw", str(raw), "--allow-host", portal.address])
     assert code == 0, stdout

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 from pyrate_limiter import Duration, Limiter, Rate
@@ -54,6 +55,7 @@ class Fetched:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    filename: str | None = None  # as Content-Disposition names the file
     error: str | None = None
     redirects: list[str] = field(default_factory=list)
 
@@ -137,7 +139,8 @@ class Fetcher:
                 if response.is_redirect and "location" in response.headers:
                     return urljoin(current, response.headers["location"])
                 meta = dict(http_status=response.status_code, content_type=response.headers.get("content-type"),
-                            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"))
+                            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+                            filename=disposition_filename(response.headers.raw))
                 if response.status_code == 304:
                     return Fetched(url, current, "not_modified", **meta)
                 if response.status_code != 200:
@@ -169,6 +172,36 @@ class Fetcher:
         finally:
             if not keep:
                 os.unlink(tmp)
+
+
+_FILENAME_STAR = re.compile(rb"filename\*\s*=\s*([\w-]+)'[^']*'([^;]+)", re.I)
+_FILENAME = re.compile(rb"filename\s*=\s*(\"[^\"]*\"|[^;]+)", re.I)
+
+
+def disposition_filename(raw_headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The file name a Content-Disposition header gives: filename*=UTF-8''… (RFC 6266) first,
+    else filename=, whose bytes portals send in UTF-8 or GBK unsaid (or %-encoded)."""
+    value = next((v for k, v in raw_headers if k.lower() == b"content-disposition"), None)
+    if not value:
+        return None
+    if star := _FILENAME_STAR.search(value):
+        charset = star.group(1).decode("ascii").lower()
+        try:
+            return unquote(star.group(2).strip().decode("ascii"), encoding=charset).strip() or None
+        except (UnicodeDecodeError, LookupError):
+            pass
+    if plain := _FILENAME.search(value):
+        name = plain.group(1).strip().strip(b'"')
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                text = name.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            text = name.decode("latin-1")
+        return (unquote(text) if re.search(r"%[0-9A-Fa-f]{2}", text) else text).strip() or None
+    return None
 
 
 def _wait(state: RetryCallState) -> float:

@@ -62,9 +62,22 @@ def resolve(host: str, port: int, policy: HostPolicy) -> list[str]:
         return addresses
     refused = [a for a in addresses if not public(a)]
     if refused:
-        raise Blocked(f"{host}:{port} resolves to a private, loopback or link-local address "
-                      f"({', '.join(refused)}); allow it with --allow-host {host}:{port}")
+        what = f"{_kind(refused[0])} address"
+        said = f"{host} is a {what}" if host.strip("[]") == refused[0] else f"{host} resolves to {refused[0]}, a {what}"
+        raise Blocked(f"{said}; allow it with --allow-host {host}:{port}")
     return addresses
+
+
+def _kind(address: str) -> str:
+    """What sort of non-public address it is, as a user knows it."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for kind, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
+                       ("private", ip.is_private), ("multicast", ip.is_multicast)):
+        if test:
+            return kind
+    return "reserved"
 
 
 class _GuardedBackend(httpcore.SyncBackend):

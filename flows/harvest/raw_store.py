@@ -12,8 +12,10 @@ missing file; a file without a row (killed in between) is simply fetched again a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +27,22 @@ from extractors.readers.sniff import sniff_format
 from ..outputs import CsvWriter, atomic_open
 
 FETCH_COLUMNS = ("url", "final_url", "fetched_at", "status", "http_status", "sha256", "size", "format",
-                 "role", "agency", "year", "source", "parent", "etag", "last_modified", "error")
+                 "role", "agency", "year", "source", "parent", "etag", "last_modified", "error",
+                 "filename", "label", "mismatch")
+CRAWL_COLUMNS = ("source", "agency", "year", "finished_at", "status", "reports", "note", "outcome", "reason")
+# A fetch is recorded per manifest row (source, agency, year): one file fetched for two rows
+# keeps both rows' records. agency and year are '' when missing (NULLs are never equal).
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS fetches (
     id INTEGER PRIMARY KEY, {', '.join(c + ' TEXT' for c in FETCH_COLUMNS)},
-    UNIQUE (url, source));
+    UNIQUE (url, source, agency, year));
 CREATE INDEX IF NOT EXISTS fetches_sha ON fetches (sha256);
+CREATE INDEX IF NOT EXISTS fetches_url ON fetches (url);
 CREATE TABLE IF NOT EXISTS crawls (
-    source TEXT PRIMARY KEY, agency TEXT, year TEXT, finished_at TEXT, status TEXT, reports INTEGER, note TEXT);
+    source TEXT, agency TEXT, year TEXT, finished_at TEXT, status TEXT, reports INTEGER, note TEXT,
+    outcome TEXT, reason TEXT, PRIMARY KEY (source, agency, year));
 """
+SCHEMA_VERSION = 2
 # Formats taken for reports; everything else fetched (pages, archives) is a way to them.
 REPORT_FORMATS = frozenset({"pdf", "doc", "docx", "wps", "rtf", "odt", "html", "image", "txt"})
 # In a ZIP beside a report, a text file is its readme (说明.txt), not a report.
@@ -55,8 +64,9 @@ class RawStore:
         self._db = sqlite3.connect(self.folder / "manifest.sqlite", check_same_thread=False,
                                    isolation_level=None, timeout=60)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        with self._tx() as db:
+            _migrate(db)
 
     def close(self) -> None:
         self._db.close()
@@ -91,38 +101,76 @@ class RawStore:
             os.replace(tmp, path)
         return path, fmt
 
+    def keep_copy(self, source: Path) -> tuple[Path, str, str, int]:
+        """A file already on disk copied into the store; its object's path, format, sha256, size."""
+        digest, size = hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(dir=self.workdir, prefix=".local-", suffix=".part")
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        path, fmt = self.keep(Path(tmp), digest.hexdigest(), source.name)
+        return path, fmt, digest.hexdigest(), size
+
     # -- the manifest -----------------------------------------------------------------
 
     def record(self, **row) -> None:
         row.setdefault("fetched_at", now())
+        row["agency"], row["year"] = row.get("agency") or "", row.get("year") or ""
         values = [None if row.get(c) is None else str(row.get(c)) for c in FETCH_COLUMNS]
         with self._tx() as db:
             db.execute(f"INSERT OR REPLACE INTO fetches ({', '.join(FETCH_COLUMNS)}) VALUES "
                        f"({', '.join('?' * len(FETCH_COLUMNS))})", values)
 
-    def set_role(self, url: str, source: str, role: str) -> None:
+    def set_role(self, url: str, row, role: str, mismatch: str | None = None) -> None:
+        """`row`: the manifest row (source, agency, year) whose record this is."""
         with self._tx() as db:
-            db.execute("UPDATE fetches SET role = ? WHERE url = ? AND source = ?", (role, url, source))
+            db.execute("UPDATE fetches SET role = ?, mismatch = ? WHERE url = ? AND source = ? AND agency = ? "
+                       "AND year = ?", (role, mismatch, url, *_key(row)))
 
-    def fetched(self, url: str, source: str) -> dict | None:
+    def fetched(self, url: str, row) -> dict | None:
+        """This row's record of `url`."""
+        return self._one(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE url = ? AND source = ? "
+                         "AND agency = ? AND year = ?", (url, *_key(row)))
+
+    def fetched_ok(self, url: str) -> dict | None:
+        """The latest good fetch of `url` for any row: a listing read for one year serves the next."""
+        return self._one(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE url = ? AND status = 'ok' "
+                         "ORDER BY fetched_at DESC, id DESC LIMIT 1", (url,))
+
+    def _one(self, sql: str, args: tuple) -> dict | None:
         with self._lock:
-            cur = self._db.execute(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE url = ? AND source = ?",
-                                   (url, source))
-            row = cur.fetchone()
+            row = self._db.execute(sql, args).fetchone()
         return dict(zip(FETCH_COLUMNS, row)) if row else None
 
-    def crawled(self, source: str) -> bool:
+    def of_row(self, row) -> list[dict]:
         with self._lock:
-            return self._db.execute("SELECT 1 FROM crawls WHERE source = ? AND status = 'done'",
-                                    (source,)).fetchone() is not None
+            rows = self._db.execute(f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE source = ? AND agency = ? "
+                                    "AND year = ? ORDER BY id", _key(row)).fetchall()
+        return [dict(zip(FETCH_COLUMNS, r)) for r in rows]
 
-    def finish_crawl(self, source: str, agency: str, year: str, status: str, reports: int, note: str = "") -> None:
+    def crawled(self, row) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM crawls WHERE source = ? AND agency = ? AND year = ? "
+                                    "AND status = 'done'", _key(row)).fetchone() is not None
+
+    def finish_crawl(self, row, status: str, reports: int, note: str = "", outcome: str = "",
+                     reason: str = "") -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO crawls VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (source, agency, year, now(), status, reports, note))
+            db.execute(f"INSERT OR REPLACE INTO crawls ({', '.join(CRAWL_COLUMNS)}) VALUES "
+                       f"({', '.join('?' * len(CRAWL_COLUMNS))})",
+                       (*_key(row), now(), status, reports, note, outcome, reason))
+
+    def crawl(self, row) -> dict | None:
+        with self._lock:
+            got = self._db.execute(f"SELECT {', '.join(CRAWL_COLUMNS)} FROM crawls WHERE source = ? AND agency = ? "
+                                   "AND year = ?", _key(row)).fetchone()
+        return dict(zip(CRAWL_COLUMNS, got)) if got else None
 
     def reports(self) -> list[dict]:
-        """One row per report file in the store (by content), with the first source that led to it."""
+        """One row per report file in the store (by content), with the first row that took it
+        as its report (a row whose year the file contradicts never takes it)."""
         with self._lock:
             cur = self._db.execute(
                 f"SELECT {', '.join(FETCH_COLUMNS)} FROM fetches WHERE role = 'report' AND status = 'ok' "
@@ -144,3 +192,37 @@ class RawStore:
             writer.writerow(FETCH_COLUMNS)
             writer.writerows(rows)
         return path
+
+
+def _key(row) -> tuple[str, str, str]:
+    """A manifest row's key in the tables: (source, agency, year), '' for a missing one."""
+    return row.url, row.agency or "", str(row.year or "")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Tables of version 1 (one fetch per url and source, one crawl per source) rebuilt as
+    version 2's, their rows kept."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version < SCHEMA_VERSION and "fetches" in tables:
+        db.execute("DROP INDEX IF EXISTS fetches_sha")
+        db.execute("ALTER TABLE fetches RENAME TO fetches_v1")
+        db.execute("ALTER TABLE crawls RENAME TO crawls_v1")
+        _create(db)
+        old = [r[1] for r in db.execute("PRAGMA table_info(fetches_v1)")]
+        kept = [c for c in FETCH_COLUMNS if c in old and c not in ("agency", "year")]
+        db.execute(f"INSERT OR REPLACE INTO fetches ({', '.join(kept)}, agency, year) SELECT {', '.join(kept)}, "
+                   "coalesce(agency, ''), coalesce(year, '') FROM fetches_v1 ORDER BY id")
+        db.execute("INSERT OR REPLACE INTO crawls (source, agency, year, finished_at, status, reports, note) "
+                   "SELECT source, coalesce(agency, ''), coalesce(year, ''), finished_at, status, reports, note "
+                   "FROM crawls_v1")
+        db.execute("DROP TABLE fetches_v1")
+        db.execute("DROP TABLE crawls_v1")
+    else:
+        _create(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create(db: sqlite3.Connection) -> None:
+    for statement in filter(str.strip, _SCHEMA.split(";")):
+        db.execute(statement)
