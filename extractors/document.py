@@ -50,9 +50,17 @@ class Table(BaseModel):
         return [[c.text for c in row] for row in self.rows]
 
 
+# What a reader knows a paragraph to be besides report text, from the file's structure:
+# "chrome": inside a web page's footer, navigation or header (by element, ARIA role or the
+# class names sites give them); "outside": after the page's article container; "links": a
+# line that is mostly link text. Text sections end at chrome (template/sections.py).
+Furniture = Literal["chrome", "outside", "links"]
+
+
 class Paragraph(BaseModel):
     text: str
     prov: Provenance = Field(default_factory=Provenance)
+    furniture: Furniture | None = None
 
 
 class Image(BaseModel):
@@ -74,6 +82,10 @@ class Document(BaseModel):
     format: str  # txt, html, docx, pdf, doc, wps, ...
     blocks: list[Block] = Field(default_factory=list)
     pages: int | None = None
+    # An HTML page's <title>, where a portal adds its own name to the report's
+    # (2023年度政府信息公开工作年度报告_某某区人民政府): a source of the agency and year
+    # (template/meta.py).
+    title: str | None = None
     ocr_pages: list[int] = Field(default_factory=list)  # 1-based pages with no text layer
     # Parts of the file a reader left out or read only as text (a cap reached, a broken
     # reference), one line each: the report is read, and what it lost can be told.
@@ -102,12 +114,13 @@ class DocumentBuilder:
         self.doc = Document(path=path, format=fmt)
         self._tables = 0
 
-    def paragraph(self, text: str, prov: Provenance | None = None) -> None:
+    def paragraph(self, text: str, prov: Provenance | None = None,
+                  furniture: Furniture | None = None) -> None:
         text = text.strip()
         if text:
             # Readers hand over well-typed values: constructing without validation keeps a
             # long document's thousands of paragraphs cheap.
-            para = Paragraph.model_construct(text=text, prov=prov or Provenance())
+            para = Paragraph.model_construct(text=text, prov=prov or Provenance(), furniture=furniture)
             self.doc.blocks.append(Block.model_construct(paragraph=para))
 
     def image(self, name: str | None = None, prov: Provenance | None = None) -> None:

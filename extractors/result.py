@@ -42,7 +42,10 @@ def _os_word(word: str) -> str:
 @dataclass(slots=True)
 class FieldProvenance:
     """Where a value came from: a table cell, a span of prose, or nowhere (absent)."""
-    method: Literal["table", "prose", "title", "absent", "llm"]
+    # title, html_title, header, paragraph, period, signature, text: where meta.agency or
+    # meta.year was read (template/meta.py)
+    method: Literal["table", "prose", "title", "html_title", "header", "paragraph", "period",
+                    "signature", "text", "absent", "llm"]
     table: str | None = None  # table id in the Document
     row: int | None = None
     col: int | None = None

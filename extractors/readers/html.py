@@ -74,6 +74,7 @@ def read_html_native(path: Path) -> tuple[Document, Loader]:
     etree.strip_elements(root, *_DROPPED, with_tail=False)
     body = root.find("body")
     walker = _Walker(DocumentBuilder(str(path), "html"))
+    walker.builder.doc.title = _page_title(root)
     if too_deep:
         walker.builder.doc.warnings.append("the page nests elements past the parser's limit: "
                                            "what follows the deepest part is lost")
@@ -128,20 +129,30 @@ def _declared_encoding(data: bytes) -> str | None:
 
 
 class _Flow:
-    """Inline text gathered until a block boundary, then handed to `sink` as one line."""
+    """Inline text gathered until a block boundary, then handed to `sink` as one line.
+    `link_share` is, while the sink runs, the share of the line's characters inside <a>."""
 
     def __init__(self, sink: Callable[[str], None]):
         self.sink = sink
         self.buf: list[str] = []
+        self.in_link = 0  # <a> elements open around the text being added
+        self.linked = self.chars = 0
+        self.link_share = 0.0
 
     def add(self, text: str | None) -> None:
         if text:
             self.buf.append(text)
+            n = len("".join(text.split()))
+            self.chars += n
+            if self.in_link:
+                self.linked += n
 
     def brk(self) -> None:
         if self.buf:
             text = _SPACE.sub(" ", "".join(self.buf)).strip()
+            self.link_share = self.linked / self.chars if self.chars else 0.0
             self.buf.clear()
+            self.linked = self.chars = 0
             if text:
                 self.sink(text)
 
@@ -224,15 +235,87 @@ def _text_len(el) -> int:
     return sum(len("".join(s.split())) for s in el.itertext())
 
 
+# A line whose characters are at least this share link text is a menu or a list of links.
+LINK_DENSE = 0.5
+# The article holds at least this share of the page's text outside links; below this much
+# text in all, a page has no article to tell from its furniture.
+ARTICLE_SHARE = 0.8
+ARTICLE_MIN_CHARS = 200
+# Furniture as pages mark it: HTML5's elements and ARIA's landmark roles, and the class and
+# id words that site templates use for the same parts.
+_CHROME_TAGS = frozenset({"footer", "nav", "header", "aside"})
+_CHROME_ROLES = frozenset({"contentinfo", "navigation", "banner", "complementary", "search"})
+_CHROME_NAMES = re.compile(r"(?:^|[\s_-])(?:footer|foot|bottom|nav|navbar|menu|breadcrumbs?|crumbs?|"
+                           r"copyright|share|toolbar|sidebar)(?:$|[\s_-])", re.I)
+
+
+def _page_title(root) -> str | None:
+    title = root.find("head/title")
+    text = _SPACE.sub(" ", "".join(title.itertext())).strip() if title is not None else ""
+    return text or None
+
+
+def _article(root):
+    """The element holding the page's article: the deepest one that holds ARTICLE_SHARE of the
+    page's text outside links. Menus are links, and a footer is a small share of a report, so
+    the descent stops at the container of the report's own paragraphs and tables; a page split
+    into parts of comparable size (Word's WordSection1, 2 …) keeps their common parent."""
+    sizes: dict = {}
+    for _, el in etree.iterwalk(root, events=("end",)):
+        if _tag(el) == "a" or not _tag(el):
+            sizes[el] = 0
+            continue
+        sizes[el] = _chars(el.text) + sum(sizes.get(c, 0) + _chars(c.tail) for c in el)
+    total = sizes.get(root, 0)
+    if total < ARTICLE_MIN_CHARS:
+        return None
+    node = root
+    while True:
+        best = max(node, key=lambda c: sizes.get(c, 0), default=None)
+        if best is None or sizes.get(best, 0) < ARTICLE_SHARE * total:
+            return node
+        node = best
+
+
+def _chrome(root, article) -> set:
+    """Elements marked as footer, navigation or header, outside the article and not around it."""
+    around = set(article.iterancestors()) | {article} if article is not None else set()
+    found = set()
+    for el in root.iter():
+        tag = _tag(el)
+        if not tag or el in around:
+            continue
+        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if tag in _CHROME_TAGS or (el.get("role") or "").lower() in _CHROME_ROLES \
+                or _CHROME_NAMES.search(names):
+            found.add(el)
+    return found
+
+
+def _chars(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
+
+
 class _Walker:
     def __init__(self, builder: DocumentBuilder):
         self.builder = builder
         self.inline: dict[str, bytes] = {}  # pictures given in data: URIs, by the name given them
-        self.flow = _Flow(self.builder.paragraph)
+        self.flow = _Flow(self._paragraph)
+        self.article = None  # the element holding the page's article (see _article)
+        self.chrome: set = set()  # footer, navigation and header elements outside it
+        self.in_chrome = 0
+        self.after_article = False
 
     def document(self, root) -> None:
+        self.article = _article(root)
+        self.chrome = _chrome(root, self.article)
         self._walk(root, self.flow, self._table, 0 if root.getparent() is None else 1)
         self.flow.brk()
+
+    def _paragraph(self, text: str) -> None:
+        furniture = ("chrome" if self.in_chrome else "outside" if self.after_article
+                     else "links" if self.flow.link_share >= LINK_DENSE else None)
+        self.builder.paragraph(text, furniture=furniture)
 
     def _warn(self, message: str) -> None:
         if message not in self.builder.doc.warnings:
@@ -245,6 +328,21 @@ class _Walker:
                        "tables and pictures in it not read as such")
             _flat(el, flow)
             return
+        # Where the page's furniture or its article begins and ends, the text before is one
+        # line and the text inside another, so that each line is marked for what it is in.
+        chrome, article, link = el in self.chrome, el is self.article, _tag(el) == "a"
+        if chrome or article:
+            flow.brk()
+        self.in_chrome += chrome
+        flow.in_link += link
+        self._walk_children(el, flow, on_table, depth)
+        flow.in_link -= link
+        if chrome or article:
+            flow.brk()
+        self.in_chrome -= chrome
+        self.after_article = self.after_article or article
+
+    def _walk_children(self, el, flow: _Flow, on_table: Callable, depth: int) -> None:
         pre = _tag(el) == "pre"
         self._add(flow, el.text, pre)
         for child in el:

@@ -2,7 +2,8 @@
 
 Sections are found by what their headings say, not by their numbers: reports renumber
 them (七、存在的主要问题…) and insert sections of their own. A text section's body runs to
-the next top-level heading, minus chart residue and OCR garbage of embedded pictures.
+the next top-level heading, or less: page furniture ends it, and chart residue and OCR
+garbage of embedded pictures are not part of it (section_end.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from ..document import Block, Document
+from ..result import FieldProvenance, Reading
+from ..standard_model import TEXT_KEYS
+from .section_end import section_body
 
 _TOP_HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,2})\s*[、.．，,]\s*(\S.*)$")
 _SECTION_WORDS = (
@@ -26,12 +30,7 @@ _SECTION_WORDS = (
 )
 _MAX_HEADING = 40
 _MARKER = re.compile(r"\[(?:bookmark|image|图片|chart)[^\]]*\]", re.I)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_PUNCT = re.compile(r"[。；;，,：:！？]")
-# Portal page furniture around a report published as a web page.
-_PORTAL = re.compile(r"版权所有|网站标识码|ICP备|公网安备|主办单位|承办单位|网站地图|联系我们|"
-                     r"打印本页|关闭窗口|【打印】|【关闭】|分享到|浏览次数|发布时间|来源：|字号")
-_NUMBER_ONLY_HEADING = re.compile(r"^[(（]?[\d一二三四五六七八九十]+[)）、.．]?$")
 
 
 @dataclass
@@ -57,6 +56,9 @@ def split_sections(doc: Document) -> tuple[list[Block], list[Section]]:
     # restart from 一 and are not sections
     for block in doc.blocks:
         heading = _heading(block) or _unnumbered_heading(block, number + 1)
+        if heading is not None and not _heading(block) and sections \
+                and sections[-1].key == section_key(heading[0]):
+            heading = None  # 无其他需要报告的事项 under 六、其他需要报告的事项: its text, not a heading
         if heading is not None and heading[2] > number:
             title, inline, number = heading
             sections.append(Section(section_key(title), title, inline_text=inline))
@@ -123,36 +125,29 @@ def _numeral(text: str) -> int:
 
 
 def section_text(section: Section) -> str | None:
-    """The section body as the spec wants it: paragraphs trimmed, residue removed."""
-    items: list[tuple[str, bool]] = []  # (text, is_residue)
-    if section.inline_text:
-        items.append((section.inline_text, False))
-    for block in section.blocks:
-        if block.paragraph is None:  # a table or picture inside a text section is residue
-            items.append(("", True))
+    """The section body as the spec wants it: paragraphs trimmed, residue and page furniture
+    removed (section_end.py)."""
+    return section_body(section.blocks, section.inline_text).text
+
+
+CONF_TEXT, CONF_TEXT_DOUBT, CONF_TEXT_ABSENT = 0.9, 0.6, 0.5
+
+
+def text_readings(sections: list[Section]) -> dict[str, Reading]:
+    """text.overview, text.problems, text.other, each from its section; a tail in
+    doubt sends the field to review with its reason."""
+    by_key = {s.key: s for s in sections if s.key}  # a kind printed twice: the last
+    readings = {}
+    for key in TEXT_KEYS:
+        section = by_key.get(key.split(".", 1)[1])
+        body = section_body(section.blocks, section.inline_text) if section else None
+        if body is None or body.text is None:
+            readings[key] = Reading(key=key, value=None, confidence=CONF_TEXT_ABSENT, prov=FieldProvenance(
+                method="absent", label=section.heading if section else None, note="section not found or empty"))
             continue
-        for line in block.paragraph.text.split("\n"):
-            line = _MARKER.sub("", line).strip()
-            if line:
-                items.append((line, _is_residue(line)))
-    # A chart's title line sits right before its residue: drop it with it.
-    for i in range(len(items) - 2, -1, -1):
-        text, residue = items[i]
-        if not residue and items[i + 1][1] and _is_title_like(text):
-            items[i] = (text, True)
-    lines = [t for t, residue in items if not residue and t]
-    return "\n".join(lines) if lines else None
-
-
-def _is_residue(line: str) -> bool:
-    if "\t" in line or re.fullmatch(r"Sheet\d*", line, re.I) or _PORTAL.search(line):
-        return True
-    if _NUMBER_ONLY_HEADING.match(unicodedata.normalize("NFKC", line)):
-        return False
-    cjk = len(_CJK.findall(line))
-    # OCR of an embedded picture: Latin letters and symbols with next to no Chinese.
-    return cjk == 0 or (cjk <= 2 and len(line) >= 8)
-
-
-def _is_title_like(line: str) -> bool:
-    return len(line) <= 40 and not _SENTENCE_PUNCT.search(line)
+        readings[key] = Reading(key=key, value=body.text,
+                                confidence=CONF_TEXT_DOUBT if body.doubt else CONF_TEXT,
+                                prov=FieldProvenance(method="prose", label=section.heading,
+                                                     note=f"section text kept whole, but {body.doubt}"
+                                                     if body.doubt else None))
+    return readings
