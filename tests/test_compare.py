@@ -32,7 +32,7 @@ def run_compare(source, out: Path, *extra: str) -> dict[str, list[dict]]:
 
 
 def read_csv(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 

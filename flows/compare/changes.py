@@ -6,7 +6,8 @@
                 equations) rose
 
 A count's change is `current − previous`; the relative change divides it by the previous
-year's figure (none where that is 0 or not stated)."""
+year's figure (none where that is 0 or not stated). A field 0 or blank in both years has no
+row."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ def _number(value) -> float | None:
 
 
 def pair_changes(pair: Pair) -> list[dict]:
-    """One row per numeric field either year states: agency left for the caller to set."""
+    """One row per numeric field either year states as a figure other than 0 (most of a
+    report's cells are 0 both years: their change is 0, and they would be most of the
+    table); the agency is left for the caller to set."""
     prev, cur = pair.previous.fields, pair.current.fields
-    keys = sorted({k for k in (*prev, *cur) if is_numeric_key(k)
-                   and (_number(prev.get(k)) is not None or _number(cur.get(k)) is not None)},
+    keys = sorted({k for k in (*prev, *cur) if is_numeric_key(k) and (_number(prev.get(k)) or _number(cur.get(k)))},
                   key=lambda k: (_ORDER.get(k, len(_ORDER)), k))
     falling = _totals_falling(pair)
     rows = []

@@ -1,11 +1,12 @@
 """compare's tables as files: each as CSV (flows.outputs.CsvWriter: spreadsheet-safe, an
-empty cell for none) and Parquet (typed), written row by row as bodies are compared and
-renamed into place whole (atomic_open) when all are written."""
+empty cell for none, UTF-8 with a BOM) and Parquet (typed), written row by row as bodies are
+compared and renamed into place whole (atomic_open) when all are written. A row travels as a
+tuple in its table's column order, typed once (`typed_row`) for every sink."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack, closing
-from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,12 +24,24 @@ _TYPES = {"year": _I, "previous_year": _I, "reuse": _F, "previous": _F, "current
           "relative_change": _F, "confidence": _F, **{m: _F for m in MEASURES}}
 TABLES = {"pairs": PAIR_COLUMNS, "checks": CHECK_COLUMNS, "review": REVIEW_COLUMNS,
           "reuse": REUSE_COLUMNS, "changes": CHANGE_COLUMNS, "measures": MEASURE_COLUMNS}
+SCHEMAS = {name: pa.schema([(c, _TYPES.get(c, _S)) for c in columns]) for name, columns in TABLES.items()}
 _BATCH = 20_000
+# UTF-8 with a byte-order mark: Excel reads a CSV without one in the system's code page
+# (GBK on Chinese Windows). Read them with encoding="utf-8-sig".
+CSV_ENCODING = "utf-8-sig"
 
 
-@cache
-def schema(name: str) -> pa.Schema:
-    return pa.schema([(c, _TYPES.get(c, _S)) for c in TABLES[name]])
+def _converter(type_: pa.DataType) -> Callable:
+    kind = str if pa.types.is_string(type_) else float if pa.types.is_floating(type_) else int
+    return lambda v: None if v is None else kind(v)
+
+
+_CONVERT = {name: [(f.name, _converter(f.type)) for f in schema] for name, schema in SCHEMAS.items()}
+
+
+def typed_row(name: str, row: dict) -> tuple:
+    """`row` as table `name` holds it: its columns in order, each of the column's type."""
+    return tuple(convert(row.get(column)) for column, convert in _CONVERT[name])
 
 
 class Files:
@@ -39,29 +52,30 @@ class Files:
         self.stack = ExitStack()
         self.csv: dict[str, CsvWriter] = {}
         self.parquet: dict[str, pq.ParquetWriter] = {}
-        self.rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+        self.rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
 
     def __enter__(self) -> Files:
         for name, columns in TABLES.items():
-            fh = self.stack.enter_context(atomic_open(self.folder / f"{name}.csv", "w", encoding="utf-8",
+            fh = self.stack.enter_context(atomic_open(self.folder / f"{name}.csv", "w", encoding=CSV_ENCODING,
                                                       newline=""))
             self.csv[name] = CsvWriter(fh)
             self.csv[name].writerow(columns)
             sink = self.stack.enter_context(atomic_open(self.folder / f"{name}.parquet", "wb"))
-            self.parquet[name] = self.stack.enter_context(closing(pq.ParquetWriter(sink, schema(name))))
+            self.parquet[name] = self.stack.enter_context(closing(pq.ParquetWriter(sink, SCHEMAS[name])))
         return self
 
-    def add(self, name: str, row: dict) -> None:
-        self.csv[name].writerow(_cell(row.get(c)) for c in TABLES[name])
+    def add(self, name: str, row: tuple) -> None:
+        self.csv[name].writerow(map(_cell, row))
         self.rows[name].append(row)
         if len(self.rows[name]) >= _BATCH:
             self._flush(name)
 
     def _flush(self, name: str) -> None:
         if self.rows[name]:
-            self.parquet[name].write_table(pa.Table.from_pylist(
-                [{c: typed(r.get(c), schema(name).field(c).type) for c in TABLES[name]} for r in self.rows[name]],
-                schema=schema(name)))
+            schema = SCHEMAS[name]
+            self.parquet[name].write_batch(pa.record_batch(
+                [pa.array(list(column), f.type) for column, f in zip(zip(*self.rows[name]), schema)],
+                schema=schema))
             self.rows[name] = []
 
     def __exit__(self, kind, value, traceback) -> None:
@@ -70,19 +84,8 @@ class Files:
                 self._flush(name)
         self.stack.__exit__(kind, value, traceback)
 
-    def paths(self) -> list[Path]:
-        return [self.folder / f"{n}.{ext}" for n in TABLES for ext in ("csv", "parquet")]
-
 
 def _cell(value):
     if isinstance(value, float):
         return f"{value:.6g}" if not value.is_integer() else str(int(value))
     return value
-
-
-def typed(value, type_: pa.DataType):
-    if value is None:
-        return None
-    if pa.types.is_string(type_):
-        return str(value)
-    return float(value) if pa.types.is_floating(type_) else int(value)

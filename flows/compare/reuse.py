@@ -15,6 +15,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from extractors.standard_model import TEXT_KEYS
 
@@ -28,34 +29,45 @@ REPORT_SECTION = "report"  # the row of the whole report in reuse.csv
 class Reduced:
     text: str  # the reduced text
     at: list[int]  # at[i]: where the reduced text's i-th character starts in the original
+    shingles: frozenset[str]
 
 
+# A number (1,234 and 3.5 are one) or one letter; anything else (spaces, punctuation) goes.
+_KEPT = re.compile(r"(\d+(?:[,.]\d+)*)|[^\W\d_]")
+
+
+@lru_cache(maxsize=256)  # a report's text is reduced once though it is in two pairs and two views
 def reduce(text: str) -> Reduced:
-    text = _CN_YEAR.sub(lambda m: "0" * len(m.group(0)), text)  # one digit run, folded below
-    out: list[str] = []
-    at: list[int] = []
+    text = _CN_YEAR.sub(lambda m: "0" * len(m.group(0)), text)
+    folded = unicodedata.normalize("NFKC", text).lower()
+    if len(folded) != len(text):  # a character NFKC spells as several (㎡): fold one by one
+        return _reduce_by_character(text)
+    out, at = [], []
+    for m in _KEPT.finditer(folded):
+        out.append("0" if m.group(1) else m.group(0))
+        at.append(m.start())
+    return _reduced("".join(out), at)
+
+
+def _reduce_by_character(text: str) -> Reduced:
+    out, at, digit_at = [], [], -9
     for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch):
-            if c.isdigit():
-                if out and out[-1] == "0" and _digit_run(text, at[-1], i):
+        for m in _KEPT.finditer(unicodedata.normalize("NFKC", ch).lower()):
+            if m.group(1):
+                # a number's next digit, right after the last or past one separator (1,234)
+                goes_on = digit_at == i - 1 or (digit_at == i - 2 and text[i - 1] in ",.，．")
+                digit_at = i
+                if goes_on and out and out[-1] == "0":
                     continue
-                c = "0"
-            elif not c.isalnum():
-                continue
-            out.append(c.lower())
+            out.append("0" if m.group(1) else m.group(0))
             at.append(i)
-    return Reduced("".join(out), at)
+    return _reduced("".join(out), at)
 
 
-def _digit_run(text: str, start: int, end: int) -> bool:
-    """Whether text[start..end] is digits and separators only (one number: 1,234 or 3.5)."""
-    return all(unicodedata.normalize("NFKC", ch).isdigit() or ch in ",.，．、 " for ch in text[start:end + 1])
-
-
-def shingles(reduced: str) -> set[str]:
-    if len(reduced) <= N:
-        return {reduced} if reduced else set()
-    return {reduced[i:i + N] for i in range(len(reduced) - N + 1)}
+def _reduced(text: str, at: list[int]) -> Reduced:
+    if len(text) <= N:
+        return Reduced(text, at, frozenset({text} if text else ()))
+    return Reduced(text, at, frozenset(text[i:i + N] for i in range(len(text) - N + 1)))
 
 
 @dataclass
@@ -67,7 +79,7 @@ class SectionReuse:
 
 
 def section_reuse(section: str, current: str | None, previous: str | None) -> SectionReuse:
-    cur, prev = shingles(reduce(current or "").text), shingles(reduce(previous or "").text)
+    cur, prev = reduce(current or "").shingles, reduce(previous or "").shingles
     if not cur:
         return SectionReuse(section, None, 0, 0)
     found = len(cur & prev)
@@ -90,7 +102,7 @@ def marked_html(text: str | None, other: str | None) -> str:
     if not text:
         return ""
     reduced = reduce(text)
-    theirs = shingles(reduce(other or "").text)
+    theirs = reduce(other or "").shingles
     covered = [False] * len(reduced.text)
     if len(reduced.text) <= N:
         if reduced.text and reduced.text in theirs:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from extractors.agency import load_aliases
 
+from ..outputs import write_summary
+
 from . import report
 from .changes import largest_moves, pair_changes
 from .cross_year import check_pair, check_row, review_rows
-from .exports import Files
+from .exports import Files, typed_row
 from .measures import MEASURES, measures
 from .pairing import pair_reports
 from .reuse import REPORT_SECTION, pair_reuse
@@ -40,8 +42,9 @@ def compare(source: str, out: Path, aliases: Path | None = None) -> dict:
         sinks = [files] + ([stack.enter_context(Database(loaded.engine))] if loaded.engine else [])
 
         def add(table: str, row: dict) -> None:
+            values = typed_row(table, row)
             for sink in sinks:
-                sink.add(table, row)
+                sink.add(table, values)
 
         for document, why in loaded.skipped:
             add("pairs", {"status": "not compared", "document": document, "detail": why})
@@ -110,4 +113,5 @@ def compare(source: str, out: Path, aliases: Path | None = None) -> dict:
     done = time.perf_counter()
     summary.update(database=loaded.engine is not None, seconds=done - started, load_seconds=loaded_at - started,
                    pair_seconds=pair_seconds)
+    write_summary(out, summary)
     return summary

@@ -14,23 +14,23 @@ import pyarrow as pa
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, Table, Text
 
 from ..store import writing
-from .exports import TABLES, schema, typed
+from .exports import SCHEMAS, TABLES
 
 metadata = MetaData()
 
 
-def _column(name: str, type_) -> Column:
-    kind = Integer if pa.types.is_integer(type_) else Float if pa.types.is_floating(type_) else Text
-    return Column(name, kind)
+def _column(field: pa.Field) -> Column:
+    kind = Integer if pa.types.is_integer(field.type) else Float if pa.types.is_floating(field.type) else Text
+    return Column(field.name, kind)
 
 
-tables = {name: Table(f"compare_{name}", metadata, *(_column(f.name, f.type) for f in schema(name)))
-          for name in TABLES}
+tables = {name: Table(f"compare_{name}", metadata, *map(_column, SCHEMAS[name])) for name in TABLES}
 
 
 class Database:
-    """Rows added by table, inserted in batches inside one transaction; use as a context
-    manager (the old rows are deleted on entry, all is committed on a clean exit)."""
+    """Rows added by table (exports.typed_row's tuples), inserted in batches inside one
+    transaction; use as a context manager (the old rows are deleted on entry, all is
+    committed on a clean exit)."""
 
     BATCH = 5_000
 
@@ -46,8 +46,8 @@ class Database:
             self.conn.execute(table.delete())
         return self
 
-    def add(self, name: str, row: dict) -> None:
-        self.rows[name].append({f.name: typed(row.get(f.name), f.type) for f in schema(name)})
+    def add(self, name: str, row: tuple) -> None:
+        self.rows[name].append(dict(zip(TABLES[name], row)))
         if len(self.rows[name]) >= self.BATCH:
             self._flush(name)
 
