@@ -300,3 +300,52 @@ def test_picture_in_the_page_becomes_an_image_block(tmp_path):
     doc = read_html(page)
     kinds = ["image" if b.image else "p" for b in doc.blocks]
     assert kinds == ["p", "image", "p"] and doc.blocks[1].image.name == "t2.png"
+
+
+# --- page furniture and the page's title (issue 14) -------------------------------------------
+
+def marks(doc: Document) -> dict[str, str | None]:
+    return {p.text: p.furniture for p in doc.paragraphs()}
+
+
+PARAS = [f"<p>第{i}段，本年度我区全面推进政务公开工作，公开内容不断丰富。</p>" for i in range(12)]
+ARTICLE = "".join(PARAS)
+
+
+def test_footer_nav_and_header_elements_are_marked_chrome(tmp_path):
+    doc = page(tmp_path, '<header><p>某某区人民政府门户网站</p></header><nav><p>网站首页</p></nav>'
+               f'<div>{ARTICLE}</div><footer><p>主办单位：某某区人民政府办公室</p></footer>'
+               '<div role="contentinfo"><p>网站地图</p></div><div class="site-footer"><p>技术支持</p></div>')
+    m = marks(doc)
+    assert m["某某区人民政府门户网站"] == m["网站首页"] == "chrome"
+    assert m["主办单位：某某区人民政府办公室"] == m["网站地图"] == m["技术支持"] == "chrome"
+    assert m["第0段，本年度我区全面推进政务公开工作，公开内容不断丰富。"] is None
+
+
+def test_text_after_the_article_container_is_marked_outside(tmp_path):
+    doc = page(tmp_path, f'<div id="wrap"><div id="content">{ARTICLE}</div>'
+               '<div><p>上一篇：某某通知</p></div></div><div><p>地址：某某路1号</p></div>')
+    m = marks(doc)
+    assert m["上一篇：某某通知"] == m["地址：某某路1号"] == "outside"
+    assert m["第11段，本年度我区全面推进政务公开工作，公开内容不断丰富。"] is None
+
+
+def test_a_line_of_links_is_marked_links_and_a_link_inside_a_sentence_is_not(tmp_path):
+    doc = page(tmp_path, f'<div>{ARTICLE}<p><a href="/a">政策文件</a> <a href="/b">政策解读</a></p>'
+               '<p>报告全文见区政府门户网站<a href="/nb">政务公开专栏</a>，欢迎查阅并提出意见建议。</p></div>')
+    m = marks(doc)
+    assert m["政策文件 政策解读"] == "links"
+    assert m["报告全文见区政府门户网站政务公开专栏，欢迎查阅并提出意见建议。"] is None
+
+
+def test_a_short_page_and_word_sections_of_like_size_mark_nothing_outside(tmp_path):
+    assert set(marks(page(tmp_path, "<div><p>短页</p></div><div><p>另一块</p></div>")).values()) == {None}
+    first, second = "".join(PARAS[:6]), "".join(PARAS[6:])
+    doc = page(tmp_path, f'<div class="WordSection1">{first}</div><div class="WordSection2">{second}</div>')
+    assert set(marks(doc).values()) == {None}
+
+
+def test_page_title_is_kept_as_the_documents_title(tmp_path):
+    doc = page(tmp_path, "<p>正文</p>", head='<meta charset="utf-8"><title> 2023年度报告_某某区人民政府 </title>')
+    assert doc.title == "2023年度报告_某某区人民政府"
+    assert page(tmp_path, "<p>正文</p>").title is None

@@ -225,3 +225,17 @@ def test_real_last_lines_are_kept_whole(tmp_path):
 ])
 def test_line_kinds(line, kind):
     assert line_kind(line) == kind
+
+
+def test_a_page_whose_later_part_holds_headings_keeps_its_sections(tmp_path):
+    # Word's web page: WordSection1 holds most of the text, WordSection2 the last sections. The
+    # article found is the first part; the headings in the second show that it is the report.
+    long_text = "".join(f"<p>{OVERVIEW * 3}</p>" for _ in range(8))
+    html = ('<html><head><meta charset="utf-8"></head><body><div class="WordSection1">'
+            "<p>某某区人民政府2023年政府信息公开工作年度报告</p><p>一、总体情况</p>" + long_text
+            + "</div><div class=\"WordSection2\"><p>五、存在的主要问题及改进情况</p>"
+            f"<p>{PROBLEMS}</p><p>六、其他需要报告的事项</p><p>无其他需要报告的事项</p></div></body></html>")
+    texts = _texts(_page(tmp_path, "word.html", html))
+    assert texts["text.problems"].value == PROBLEMS
+    assert texts["text.other"].value == "无其他需要报告的事项"
+    assert texts["text.other"].confidence >= 0.9

@@ -68,15 +68,16 @@ class _Line:
     joins_next: bool = False  # cut at its end where a picture stood: the sentence goes on
 
 
-def section_body(blocks: list[Block], inline_text: str = "") -> SectionBody:
-    lines = _to_end(_lines(blocks, inline_text))
+def section_body(blocks: list[Block], inline_text: str = "", marks: bool = True) -> SectionBody:
+    """`marks`: whether to believe the reader's furniture marks (not where they hold a heading)."""
+    lines = _to_end(_lines(blocks, inline_text, marks))
     _titles_beside_residue(lines)
     kept = _without_signature([ln for ln in lines if ln.kind in ("text", "outside")])
     text = _join(kept)
     return SectionBody(text or None, _doubtful_tail(kept) if text else None)
 
 
-def _lines(blocks: list[Block], inline_text: str) -> list[_Line]:
+def _lines(blocks: list[Block], inline_text: str, marks: bool) -> list[_Line]:
     out: list[_Line] = []
     if inline_text:
         out.append(_Line(inline_text, "text"))
@@ -84,7 +85,7 @@ def _lines(blocks: list[Block], inline_text: str) -> list[_Line]:
         if block.paragraph is None:  # a table or picture inside a text section is residue
             out.append(_Line("", "picture"))
             continue
-        furniture = block.paragraph.furniture
+        furniture = block.paragraph.furniture if marks else None
         for raw in block.paragraph.text.split("\n"):
             text, cut = _without_picture_text(raw)
             if not text:

@@ -39,6 +39,9 @@ class Section:
     heading: str
     blocks: list[Block] = field(default_factory=list)
     inline_text: str = ""  # body text printed on the heading's own line
+    # The heading sits where the reader marked page furniture (Paragraph.furniture): the
+    # marks of that page are wrong, since a report's heading is never furniture.
+    in_furniture: bool = False
 
 
 def section_key(heading: str) -> str | None:
@@ -55,13 +58,15 @@ def split_sections(doc: Document) -> tuple[list[Block], list[Section]]:
     number = 0  # the last top-level number: sub-items numbered 一、二、 inside a section
     # restart from 一 and are not sections
     for block in doc.blocks:
-        heading = _heading(block) or _unnumbered_heading(block, number + 1)
-        if heading is not None and not _heading(block) and sections \
-                and sections[-1].key == section_key(heading[0]):
-            heading = None  # 无其他需要报告的事项 under 六、其他需要报告的事项: its text, not a heading
+        heading = _heading(block)
+        if heading is None:
+            heading = _unnumbered_heading(block, number + 1)
+            if heading is not None and sections and sections[-1].key == section_key(heading[0]):
+                heading = None  # 无其他需要报告的事项 under 六、其他需要报告的事项: its text
         if heading is not None and heading[2] > number:
             title, inline, number = heading
-            sections.append(Section(section_key(title), title, inline_text=inline))
+            sections.append(Section(section_key(title), title, inline_text=inline,
+                                    in_furniture=block.paragraph.furniture in ("chrome", "outside")))
         elif sections:
             sections[-1].blocks.append(block)
         else:
@@ -137,10 +142,11 @@ def text_readings(sections: list[Section]) -> dict[str, Reading]:
     """text.overview, text.problems, text.other, each from its section; a tail in
     doubt sends the field to review with its reason."""
     by_key = {s.key: s for s in sections if s.key}  # a kind printed twice: the last
+    marks = not any(s.in_furniture for s in sections)
     readings = {}
     for key in TEXT_KEYS:
         section = by_key.get(key.split(".", 1)[1])
-        body = section_body(section.blocks, section.inline_text) if section else None
+        body = section_body(section.blocks, section.inline_text, marks) if section else None
         if body is None or body.text is None:
             readings[key] = Reading(key=key, value=None, confidence=CONF_TEXT_ABSENT, prov=FieldProvenance(
                 method="absent", label=section.heading if section else None, note="section not found or empty"))
