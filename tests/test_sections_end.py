@@ -239,3 +239,20 @@ def test_a_page_whose_later_part_holds_headings_keeps_its_sections(tmp_path):
     assert texts["text.problems"].value == PROBLEMS
     assert texts["text.other"].value == "无其他需要报告的事项"
     assert texts["text.other"].confidence >= 0.9
+
+
+def test_docx_closing_parts_end_the_last_section(tmp_path):
+    # After the body of an official document: the attachment note, the body's name over the
+    # date, a note in brackets (GB/T 9704's order).
+    doc = DocxDocument()
+    doc.add_paragraph("某某区人民政府2023年政府信息公开工作年度报告")
+    for heading in HEADINGS:
+        doc.add_paragraph(heading)
+        if heading.startswith("六"):
+            for line in (OTHER, "附件：1.某某区2023年政府信息公开工作年度报告（图解）", "某某区人民政府",
+                         "2024年1月25日", "（此件公开发布）"):
+                doc.add_paragraph(line)
+    path = tmp_path / "closing.docx"
+    doc.save(path)
+    other = _texts(path)["text.other"]
+    assert other.value == OTHER and other.confidence >= 0.9

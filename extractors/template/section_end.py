@@ -14,7 +14,7 @@ is, not by a list of known strings:
   chart's labels (short words spaced apart in a row, a label with a count in brackets: …情况
   (17件), numbers and percentages alone), file names and link lines, and the title or caption
   line right beside a chart, a picture or a table;
-- the signature and date that close a report are not a section's body;
+- the closing parts of a document (附件 note, the body's name over the date) end it;
 - short lines that are none of these, after the section's last sentence, are kept, and the
   field is flagged with a reason saying which lines are in doubt.
 """
@@ -49,6 +49,7 @@ _SHEET = re.compile(r"sheet\d*|图表\s*\d*|系列\s*\d+", re.I)
 _COUNT_LABEL = re.compile(r"^[^。；;，,：:]{2,30}[(（]\s*\d+(?:\.\d+)?\s*[%％件个条项次人家宗]?\s*[)）]$")
 _FIGURES_ONLY = re.compile(r"^[\d\s.,，%％:：/()（）+\-件个条项次]+$")
 _FILE_NAME = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|zip|rar|7z|ofd|jpe?g|png)\b", re.I)
+_ATTACHMENT = re.compile(r"^附件\s*[:：\d一二三四五六七八九十]")
 _BUTTONS = re.compile(r"^(?:\s*[【\[〖][^】\]〗]{1,8}[】\]〗]\s*)+$")
 # Symbols OCR makes of picture edges; text has them rarely, and never several in a few words.
 _ODD = re.compile(r"[|=@&^~\[\]{}<>#]")
@@ -72,7 +73,7 @@ def section_body(blocks: list[Block], inline_text: str = "", marks: bool = True)
     """`marks`: whether to believe the reader's furniture marks (not where they hold a heading)."""
     lines = _to_end(_lines(blocks, inline_text, marks))
     _titles_beside_residue(lines)
-    kept = _without_signature([ln for ln in lines if ln.kind in ("text", "outside")])
+    kept = _without_closing([ln for ln in lines if ln.kind in ("text", "outside")])
     text = _join(kept)
     return SectionBody(text or None, _doubtful_tail(kept) if text else None)
 
@@ -202,13 +203,19 @@ def _is_sentence(line: str) -> bool:
     return bool(_SENTENCE_END.search(line)) or (len(line) >= 30 and bool(re.search(r"[，,、]", line)))
 
 
-def _without_signature(lines: list[_Line]) -> list[_Line]:
-    """A report closes with its body's name and the date, each on a line of its own: not a
-    section's text (meta.py reads them)."""
-    if len(lines) >= 2 and is_date_line(lines[-1].text):
-        lines = lines[:-1]
-        if len(lines) >= 2 and is_agency_line(lines[-1].text):
-            lines = lines[:-1]
+def _without_closing(lines: list[_Line]) -> list[_Line]:
+    """The body of an official document ends where its closing parts begin (GB/T 9704, the
+    format of 公文): the attachment note (附件：1.…), the issuing body's name over the date,
+    a note in brackets under it ((此件公开发布)). After the last sentence, the first of these
+    ends the section; they are the report's, not its last section's (meta.py reads the
+    signature)."""
+    last = max((i for i, ln in enumerate(lines) if _is_sentence(ln.text)), default=-1)
+    for i in range(last + 1, len(lines)):
+        text = lines[i].text
+        if _ATTACHMENT.match(text):
+            return lines[:i]
+        if is_date_line(text) and i > 0:
+            return lines[:i - 1] if i - 1 > last and is_agency_line(lines[i - 1].text) else lines[:i]
     return lines
 
 
