@@ -18,8 +18,9 @@ def _meta(doc):
     return readings["meta.agency"], readings["meta.year"]
 
 
-def _portal(tmp_path, title: str, header: str = "") -> object:
-    body = "".join(f"<p>{line}</p>" for line in ("2023年度政府信息公开工作年度报告", *SECTIONS.splitlines()))
+def _portal(tmp_path, title: str, header: str = "",
+            heading: str = "2023年度政府信息公开工作年度报告") -> object:
+    body = "".join(f"<p>{line}</p>" for line in (heading, *SECTIONS.splitlines()))
     html = (f'<html><head><meta charset="utf-8"><title>{title}</title></head><body>'
             f'<div class="info">{header}</div><div class="article">{body}</div>'
             '<div class="footer">网站标识码：1234567890</div></body></html>')
@@ -42,7 +43,15 @@ def test_site_name_with_its_net_suffix_completes_a_bare_place_name(tmp_path):
 
 def test_a_department_report_on_the_district_portal_keeps_the_department(tmp_path):
     agency, _ = _meta(_portal(tmp_path, "区教育局2023年政府信息公开工作年度报告_某某区人民政府"))
-    assert agency.value == "区教育局"
+    assert agency.value == "区教育局" and agency.confidence >= 0.7
+
+
+def test_the_publisher_in_the_header_or_the_sites_name_does_not_contradict_the_title(tmp_path):
+    doc = _portal(tmp_path, "年度报告_某某区人民政府", header="发布时间：2024-01-20　来源：区政府办　来源：本站",
+                  heading="某某区教育局2023年政府信息公开工作年度报告")
+    agency, _ = _meta(doc)
+    assert agency.value == "某某区教育局" and agency.prov.method == "title"
+    assert agency.confidence >= 0.9 and agency.prov.note is None
 
 
 def test_page_header_names_the_publishing_body(tmp_path):

@@ -131,6 +131,11 @@ class Stated:
     source: str  # title | html_title | header | paragraph | period | signature | text
     value: str | int
     line: str  # where it was read
+    # Not the report's own statement: a guess (the year the text names most), or the name of
+    # who published it (a page header, a portal's name), which may be another body than the
+    # one reporting (a county office puts a bureau's report on the county's site). Used where
+    # nothing better is stated; never said to disagree.
+    weak: bool = False
 
 
 def is_date_line(line: str) -> bool:
@@ -174,9 +179,9 @@ def stated_meta(doc: Document, preamble: list[Block]) -> list[Stated]:
         found += _from_page_title(doc.title)
     for text in [b.paragraph.text for b in preamble if b.paragraph][:30]:
         for value in _HEADER.findall(unicodedata.normalize("NFKC", text)):
-            name = _clean_agency(value)
+            name = _clean_agency(value) if not value.startswith("本") else ""  # 来源：本站
             if name:
-                found.append(Stated("header", name, text))
+                found.append(Stated("header", name, text, weak=True))
     # The opening before 一、总体情况 names the report (现公布…2023年政府信息公开工作年度报告); a
     # section's text may name last year's report as work done, so it is not read here.
     for text in [b.paragraph.text for b in preamble if b.paragraph][:30]:
@@ -193,7 +198,7 @@ def stated_meta(doc: Document, preamble: list[Block]) -> list[Stated]:
     found += _signature([p.text for p in paragraphs if p.furniture is None])
     years = Counter(int(y) for t in texts[:40] for y in _YEAR.findall(t) if 2008 <= int(y) <= 2100)
     if years:
-        found.append(Stated("text", years.most_common(1)[0][0], "the year the text names most"))
+        found.append(Stated("text", years.most_common(1)[0][0], "the year the text names most", weak=True))
     return found
 
 
@@ -215,9 +220,10 @@ def _from_page_title(title: str) -> list[Stated]:
             break
     site = next((name for part in reversed(parts) if not _TITLE.search(_flat(part))
                  for name in [_clean_agency(_SITE.sub("", _flat(part)))] if name), None)
+    found = [Stated("html_title", year, title)] if year else []
     if site and (not agency or len(site) > len(agency) and _key(site).startswith(_key(agency))):
-        agency = site
-    return _both("html_title", agency, year, title)
+        return found + [Stated("html_title", site, title, weak=not agency)]
+    return found + ([Stated("html_title", agency, title)] if agency else [])
 
 
 def _signature(texts: list[str]) -> list[Stated]:
@@ -241,8 +247,8 @@ def _key(name: str) -> str:
 
 def _same_body(a: str, b: str) -> bool:
     """Names of one body as reports write it: one inside the other (洪泽区人民政府, 淮安市洪泽区
-    人民政府), or the same place's body and its office (某某区人民政府, 某某区人民政府办公室)."""
-    ka, kb = _key(a), _key(b)
+    人民政府), or a body and its office, which compiles the report (某某区人民政府, 区政府办公室)."""
+    ka, kb = (re.sub(r"(?<=.)办公室$", "", _key(n)) for n in (a, b))
     return ka in kb or kb in ka
 
 
@@ -263,8 +269,7 @@ def _choose(key: str, stated: list[Stated], order: tuple[str, ...], agree) -> Re
                                             "title, page title, header, first paragraphs, statistics "
                                             "period or signature"))
     best = ranked[0]
-    # "text" is a guess, not a statement: it never disagrees with one
-    others = [s for s in ranked[1:] if s.source != "text" and not agree(best.value, s.value)]
+    others = [s for s in ranked[1:] if not s.weak and not agree(best.value, s.value)]
     if not others:
         return Reading(key=key, value=best.value, confidence=_CONFIDENCE[key][best.source],
                        prov=FieldProvenance(method=best.source, raw=best.line[:200],

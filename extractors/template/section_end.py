@@ -104,15 +104,16 @@ def _lines(blocks: list[Block], inline_text: str, marks: bool) -> list[_Line]:
 
 
 def _without_picture_text(line: str) -> tuple[str, bool]:
-    """The line without markers and without what OCR made of a picture inside it: the text
-    after a picture marker up to the next Chinese, or a run of Latin letters and symbols that
-    reads as no words. Also whether such text was cut at the line's end."""
+    """The line without markers and without what OCR made of a picture inside it: the Latin
+    letters and symbols after a picture marker (to the line's end, where text dumps put a
+    picture's OCR, or reading as no words), or such a run anywhere that reads as no words.
+    Also whether such text was cut at the line's end."""
     cut_end = False
     m = _PICTURE_MARKER.search(line)
     while m:
         rest = line[m.end():]
         junk = re.match(r"[^\u4e00-\u9fff]*", rest).group(0)
-        if junk.strip() and re.search(r"[A-Za-z|=@]", junk):
+        if re.search(r"[A-Za-z|=@]", junk) and (len(junk) == len(rest) or _is_junk(junk)):
             cut_end = cut_end or len(junk) == len(rest)
             line = line[:m.start()] + rest[len(junk):]
         else:
