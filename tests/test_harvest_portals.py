@@ -224,10 +224,12 @@ def test_a_file_for_two_rows_and_mismatches(tmp_path):
             "/files/" + quote("某局2020年政府信息公开工作年度报告.pdf"): Route(PDF_D),
             "/art/other.html": Route(report_page("乙局年度报告", '<a href="/up/x2">丙局2020年政府信息公开工作年度报告.docx</a>')),
             "/up/x2": Route(DOCX_B),
+            "/art/t2019.html": Route(report_page("丁局2019年政府信息公开工作年度报告", '<p>附件：<a href="/up/x3">年报</a></p>')),
+            "/up/x3": Route(DOCX_C),
         })
         rows = [("某局", 2019, portal.url("/art/nb.html")), ("某局", 2020, portal.url("/art/nb.html")),
                 ("某局", 2021, portal.url("/files/" + quote("某局2020年政府信息公开工作年度报告.pdf"))),
-                ("乙局", 2020, portal.url("/art/other.html"))]
+                ("乙局", 2020, portal.url("/art/other.html")), ("丁局", 2020, portal.url("/art/t2019.html"))]
         code, stdout = _harvest(write_manifest(tmp_path / "m.csv", rows), raw, portal)
         assert code == 0, stdout
         assert portal.hits("/up/x1") == 1
@@ -238,6 +240,7 @@ def test_a_file_for_two_rows_and_mismatches(tmp_path):
     assert sorted([outcomes[("某局", "2019")], outcomes[("某局", "2020")]]) == ["duplicate", "found"]
     assert outcomes[("某局", "2021")] == "year mismatch"
     assert "the manifest says 2021" in coverage[("某局", "2021")]["reason"]
+    assert outcomes[("丁局", "2020")] == "year mismatch" and portal.hits("/up/x3") == 0  # by the page's title
     assert outcomes[("乙局", "2020")] == "agency mismatch" and "丙局" in coverage[("乙局", "2020")]["reason"]
     assert not _db(raw).execute("SELECT 1 FROM fetches WHERE role = 'report' AND year = '2021'").fetchall()
     assert len(RawStore(raw).reports()) == 2  # the 2020-named file is stored under no row's year
@@ -314,3 +317,36 @@ def test_a_raw_store_of_the_earlier_layout_is_carried_over(tmp_path):
     row = Row("某局", 2020, "http://x/r.pdf")
     assert store.crawled(row) and store.fetched("http://x/r.pdf", row)["sha256"] == "ab"
     store.close()
+
+
+NOTICE = "关于开展2020年度安全生产检查的通知\n\n各乡镇、各部门：\n请各单位于12月31日前完成自查。\n\n某县应急管理局\n".encode()
+
+
+def test_run_writes_the_coverage_and_exits_by_it(tmp_path):
+    """`run`: export/coverage.csv and the coverage table hold every row's outcome, a fetched
+    file that is no report among them; the closing summary counts them."""
+    from sqlalchemy import create_engine, text
+
+    report = generate(311, "2021", "txt")
+    with Portal() as portal:
+        _serve_years(portal, [2019])
+        portal.routes.update({"/r/report.txt": Route(report.data), "/r/notice.txt": Route(NOTICE)})
+        rows = [(report.gold["fields"]["meta.agency"], report.gold["fields"]["meta.year"], portal.url("/r/report.txt")),
+                ("某局", 2020, portal.url("/r/notice.txt")), ("某局", 2018, portal.url(LISTING)),
+                ("乙局", 2020, portal.url("/r/gone.pdf"))]
+        manifest = write_manifest(tmp_path / "m.csv", rows)
+        out = tmp_path / "out"
+        code, stdout = run_cli(["run", str(manifest), "--out", str(out), "--allow-host", portal.address,
+                                "--workers", "1", "--ocr-engine", "off"])
+    assert code == 0, stdout
+    outcomes = {k: r["outcome"] for k, r in _coverage(out / "export" / "coverage.csv").items()}
+    assert outcomes == {(rows[0][0], str(rows[0][1])): "found", ("某局", "2020"): "not a report",
+                        ("某局", "2018"): "no report listed", ("乙局", "2020"): "fetch failed"}
+    engine = create_engine(f"sqlite:///{out}/nianbao.sqlite")
+    with engine.connect() as conn:
+        table = {(r.agency, r.year): r.outcome for r in conn.execute(text("SELECT * FROM coverage"))}
+    engine.dispose()
+    assert table == {(a, int(y)): o for (a, y), o in outcomes.items()}
+    assert ("coverage: 4 manifest rows — found 1, no report listed 1, fetch failed 1, not a report 1"
+            in stdout)
+    assert f"乙局 2020: fetch failed — {portal.url('/r/gone.pdf')}: the portal answered HTTP 404" in stdout

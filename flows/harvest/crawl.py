@@ -27,7 +27,7 @@ from extractors.readers.pictures import fetched_name, pictures_folder
 
 from .archives import members
 from .fetch import Fetcher
-from .links import REPORT_SUFFIXES, Link, Page, body_named, of_year, parse_page, same_body, years_named
+from .links import REPORT_SUFFIXES, Link, Page, body_named, parse_page, same_body, years_named
 from .raw_store import MEMBER_FORMATS, REPORT_FORMATS, RawStore
 
 MAX_DEPTH = 2  # listing → report page → attachment
@@ -205,15 +205,18 @@ class Crawler:
             report_links = [link for link in report_links if not years_named(link.text)]
         about_a_report = visit.depth == 0 or page.about_a_report()
         attachments = [] if listed or not about_a_report else page.attachments()
-        says = visit.says
+        # a report page's title (…2019年…年度报告) speaks for its attachments; a listing's not
+        says = visit.says if listed else (*visit.says, page.title)
         for link in report_links:
+            if other := year_conflict(row, [*says, link.text]):
+                crawl.other_years.append(f"{other} (at {visit.url})")
+                continue
             is_file = bool(link.names_file())
             queue.append(_Visit(link.url, visit.depth + 1, visit.url, (*says, link.text), not is_file))
         for link in attachments:
             named = _attachment_says(link)
-            if row.year and not of_year(named, row.year):
-                crawl.other_years.append(f"year: the manifest says {row.year}, the attachment {named!r} "
-                                         f"at {visit.url} says {_years(named)}")
+            if other := year_conflict(row, [*says, named]):  # not even fetched
+                crawl.other_years.append(f"{other} (at {visit.url})")
                 continue
             queue.append(_Visit(link.url, visit.depth + 1, visit.url, (*says, named), False))
         for link in page.next_pages():  # the next page of a listing is the same depth
@@ -287,14 +290,20 @@ class Crawler:
 def check_claims(row: Row, says: list[str]) -> str | None:
     """What the link texts and file names that led to a report say against the manifest's
     agency and year: 'year: …' or 'agency: …', None when nothing contradicts it."""
-    for text in filter(None, says):
-        years = years_named(text)
-        if row.year and years and row.year not in years:
-            return f"year: the manifest says {row.year}, {text!r} says {_years(text)}"
+    if other := year_conflict(row, says):
+        return other
     for text in filter(None, says):
         body = body_named(text)
         if row.agency and body and not same_body(body, row.agency):
             return f"agency: the manifest says {row.agency}, {text!r} names {body}"
+    return None
+
+
+def year_conflict(row: Row, says: list[str]) -> str | None:
+    for text in filter(None, says):
+        years = years_named(text)
+        if row.year and years and row.year not in years:
+            return f"year: the manifest says {row.year}, {text!r} says {_years(text)}"
     return None
 
 
