@@ -3,7 +3,8 @@
     OUT/raw/            the raw store (unless --raw names another): every file fetched
     OUT/documents/      per-document JSON, fields.csv, review.csv, summary.json (as `extract`)
     OUT/nianbao.sqlite  the database (unless --db names another, e.g. PostgreSQL)
-    OUT/export/         the dataset: fields (tidy) and reports (wide), CSV and Parquet
+    OUT/export/         the dataset: fields (tidy) and reports (wide), CSV and Parquet; and
+                        coverage.csv: every manifest row's outcome (also the `coverage` table)
     OUT/run.json        this run's summary
 
 Each stage resumes on its own: the harvest skips rows crawled before, extraction skips
@@ -29,6 +30,7 @@ from extractors.llm.settings import Mode
 from . import export as exports
 from . import outputs, store
 from .extract import extract_documents, start_worker
+from .harvest import coverage as cover
 from .harvest.raw_store import RawStore
 from .harvest_flow import harvest_flow
 
@@ -88,13 +90,19 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
 
     names = {str(p): n for p, n in outputs.json_names(map(Path, paths)).items()}
     stored = store_results(db_url, documents, reports, names, run_id)
+    entries = harvested["coverage"]
+    cover.mark_not_reports(entries, _statuses(documents, reports, names))
+    store.save_coverage(engine, run_id, entries)
+    (out_dir / "export").mkdir(exist_ok=True)  # coverage.csv first: the export's workbook takes it in
+    cover.write_coverage(entries, out_dir / "export" / cover.COVERAGE_CSV)
     files = exports.export(engine, out_dir / "export")
     phases["store"] = time.perf_counter() - clock - sum(phases.values())
     summary = {
         "generator": "nianbao run", "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - clock, 2),
         "phase_seconds": {k: round(v, 2) for k, v in phases.items()},
-        "harvest": {k: v for k, v in harvested.items() if k != "crawl_details"},
+        "harvest": {k: v for k, v in harvested.items() if k not in ("crawl_details", "coverage")},
+        "coverage_counts": cover.counts(entries), "coverage": entries,
         "extract": {k: extracted[k] for k in ("documents", "fields", "flagged", "rule_failures",
                                                "extract_seconds", "llm")} if extracted else None,
         "store": stored, "database": _redacted(db_url), "exports": [str(f) for f in files],
@@ -104,6 +112,16 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     outputs.write_text_atomic(out_dir / "run.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
     logger.info("run finished: %s reports stored", stored["saved"])
     return summary
+
+
+def _statuses(documents: Path, reports: list[dict], names: dict[str, str]) -> dict[str, str]:
+    """sha256 → the status its extraction gave (ok, not_a_report, error)."""
+    found = {}
+    for report in reports:
+        head = outputs.read_record_header(documents / names[report["path"]]) if report["path"] in names else None
+        if head:
+            found[report["sha256"]] = head["status"]
+    return found
 
 
 def _redacted(url: str) -> str:

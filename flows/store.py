@@ -29,6 +29,10 @@ The schema, for plain SQL (JSON is stored as text):
                   (the machine's value when decided), reviewer, decided_at, note; written by
                   `nianbao review`, never updated (an audit trail; the latest decision other
                   than a skip is the field's reviewed value)
+    coverage      agency, year, url (a manifest row of `run`), outcome (found, no report listed,
+                  fetch failed, not a report, year mismatch, agency mismatch, duplicate, no
+                  report found), reason, reports, sha256 (space-separated), run_id → runs (the
+                  run that saw it last); one row per manifest row
 
 Child rows go with their report (ON DELETE CASCADE). For example, one figure across reports:
 
@@ -156,6 +160,19 @@ decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("note", Text),
     Index("decisions_report_field", "report_id", "field"),
+)
+
+coverage = Table(
+    "coverage", metadata,
+    Column("agency", Text, nullable=False),
+    Column("year", Integer),
+    Column("url", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id")),
+    Index("coverage_row", "url", "agency", "year"),
 )
 
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can upsert
@@ -366,3 +383,15 @@ def saved_reports(engine: Engine) -> dict[str, dict]:
                            "llm": json.loads(r.llm) if r.llm else None,
                            "unsettled": json.loads(r.unsettled), "result_sha256": r.result_sha256}
                 for r in conn.execute(select(*cols))}
+
+
+def save_coverage(engine: Engine, run_id: int, entries: list[dict]) -> None:
+    """Each manifest row's outcome in this run, in place of what an earlier run said of it."""
+    with writing(engine) as conn:
+        for entry in entries:
+            year = coverage.c.year.is_(None) if entry["year"] is None else coverage.c.year == entry["year"]
+            conn.execute(coverage.delete().where(coverage.c.url == entry["url"],
+                                                 coverage.c.agency == (entry["agency"] or ""), year))
+            conn.execute(coverage.insert().values(
+                agency=entry["agency"] or "", year=entry["year"], url=entry["url"], outcome=entry["outcome"],
+                reason=entry["reason"], reports=entry["reports"], sha256=entry["sha256"], run_id=run_id))
