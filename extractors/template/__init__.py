@@ -9,19 +9,21 @@ from dataclasses import dataclass, field
 from ..document import Document, Table
 from ..errors import NotAReport, ReadError
 from ..result import FieldProvenance, ProseFigure, Reading
-from ..standard_model import (OTHER_SUBROWS, TEXT_KEYS, field_keys, prints_older_other,
+from ..standard_model import (OTHER_SUBROWS, field_keys, prints_older_other,
                               section_of)
 from .active_table import is_active_table, read_active
 from .appeals_table import is_appeals_table, read_appeals
-from .meta import detect_template, title_info, year_from_text
+from .meta import detect_template, meta_readings
 from .prose import prose_figures
 from .requests_table import is_requests_table, read_requests
 from .rows import (CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, RowView,
                    absent_reading, table_rows)
-from .sections import Section, section_text, split_sections
+from .sections import Section, split_sections, text_readings
 from .settle import cells_with_candidates, settle_by_rules
 
 _TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
+# Where a report states its year for itself (not a year guessed from the text it mentions most)
+_STATED_YEAR = {"title", "period", "html_title", "header", "paragraph", "signature"}
 _REPORT_WORDS = re.compile(r"政府信息公开.{0,6}(年度报告|年报)")
 _OLDER_OTHER_NOTE = ("the report prints the older single row （六）其他处理, recorded as "
                      "requests.other; this sub-row is not printed")
@@ -63,13 +65,12 @@ def extract_fields(doc: Document) -> Extraction:
                          "headings (一、总体情况 … 六、其他需要报告的事项); not an annual "
                          "information-disclosure report")
 
-    agency, year = title_info(preamble, doc.blocks)
-    year_source = "title"
-    if year is None:
-        year, year_source = year_from_text(paragraphs), "text"
+    meta = meta_readings(doc, preamble)  # agency and year from every place the report states them
+    year = meta["meta.year"].value
     template, template_from_tables = detect_template(
         found["requests"] + found["active"] + found["appeals"], year)
-    if year is not None and year >= 2021 and (year_source == "title" or not template_from_tables):
+    if year is not None and year >= 2021 and (meta["meta.year"].prov.method in _STATED_YEAR
+                                               or not template_from_tables):
         # The template in force for the year; older pieces of the table that a later report
         # keeps (2019's columns in 二, the single （六）其他处理 row) are read by their labels.
         # A year guessed from the text does not overrule tables that say 2019.
@@ -84,23 +85,10 @@ def extract_fields(doc: Document) -> Extraction:
     settle_by_rules(readings, cells_with_candidates(readings, doc.tables()), template)
     _fill_missing(readings, template, found, sections)
 
-    readings["meta.agency"] = _meta("meta.agency", agency, 0.9 if agency else 0.5,
-                                    None if agency else "no agency named in the title")
-    readings["meta.year"] = _meta("meta.year", year,
-                                  0.99 if year_source == "title" and year else 0.8 if year else 0.2,
-                                  None if year_source == "title" else "year not in the title; "
-                                  "taken from the statistics period or the text")
     readings["meta.template"] = _meta("meta.template", template, 0.99 if template_from_tables else 0.6,
                                       None if template_from_tables else "template version inferred "
                                       "from the year: no template table header was recognised")
-    by_key = {s.key: s for s in sections if s.key}
-    for key in TEXT_KEYS:
-        section = by_key.get(key.split(".", 1)[1])
-        text = section_text(section) if section else None
-        readings[key] = Reading(
-            key=key, value=text, confidence=0.9 if text else 0.5,
-            prov=FieldProvenance(method="prose" if text else "absent", label=section.heading if section else None,
-                                 note=None if text else "section not found or empty"))
+    readings.update(meta | text_readings(sections))  # text sections with their tails judged
     return Extraction(template, readings, prose_figures(paragraphs, template), sections,
                       {name: [rows[0].table for rows in found[name] if rows] for name in found})
 

@@ -75,15 +75,6 @@ def _clean_agency(text: str) -> str:
     return text if text and _AGENCY_END.search(text) else ""
 
 
-def year_from_text(paragraphs: list[str]) -> int | None:
-    text = "\n".join(paragraphs[:40])
-    m = _PERIOD.search(unicodedata.normalize("NFKC", text))
-    if m:
-        return int(m.group(1))
-    years = Counter(int(y) for y in _YEAR.findall(text) if 2008 <= int(y) <= 2100)
-    return years.most_common(1)[0][0] if years else None
-
-
 _MARKS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "政府集中采购", "上一年项目数量")
 _MARKS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额", "逾期不补正", "收费通知")
 

@@ -129,12 +129,6 @@ def _numeral(text: str) -> int:
     return digits.index(text[0]) + 1
 
 
-def section_text(section: Section) -> str | None:
-    """The section body as the spec wants it: paragraphs trimmed, residue and page furniture
-    removed (section_end.py)."""
-    return section_body(section.blocks, section.inline_text).text
-
-
 CONF_TEXT, CONF_TEXT_DOUBT, CONF_TEXT_ABSENT = 0.9, 0.6, 0.5
 
 
