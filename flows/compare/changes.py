@@ -21,10 +21,11 @@ CHANGE_COLUMNS = ("agency", "year", "previous_year", "field", "previous", "curre
 MAGNITUDE, MAGNITUDE_FLOOR = 10, 100
 FROM_ZERO = 1000
 _ORDER = {k: i for i, k in enumerate(dict.fromkeys(field_keys("2019") + field_keys("2021")))}
+_NUMERIC = frozenset(k for k in _ORDER if is_numeric_key(k))  # the figures of either template
 
 
 def _number(value) -> float | None:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return value if type(value) in (int, float) else None  # not a bool, not text
 
 
 def pair_changes(pair: Pair) -> list[dict]:
@@ -32,8 +33,8 @@ def pair_changes(pair: Pair) -> list[dict]:
     report's cells are 0 both years: their change is 0, and they would be most of the
     table); the agency is left for the caller to set."""
     prev, cur = pair.previous.fields, pair.current.fields
-    keys = sorted({k for k in (*prev, *cur) if is_numeric_key(k) and (_number(prev.get(k)) or _number(cur.get(k)))},
-                  key=lambda k: (_ORDER.get(k, len(_ORDER)), k))
+    keys = sorted({k for k in (*prev, *cur) if k in _NUMERIC and (_number(prev.get(k)) or _number(cur.get(k)))},
+                  key=_ORDER.__getitem__)
     falling = _totals_falling(pair)
     rows = []
     for key in keys:
