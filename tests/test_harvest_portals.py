@@ -209,7 +209,9 @@ def test_one_listing_for_several_years(tmp_path):
         assert code == 0, stdout
         asked = [p for p, _ in portal.requests[before:]]
         assert YEARS[2021][3] in asked and YEARS[2019][3] not in asked and "/go/20" not in asked
-        assert _coverage(raw / "coverage.csv")[("某局", "2021")]["outcome"] == "found"
+        again = _coverage(raw / "coverage.csv")
+        assert again[("某局", "2021")]["outcome"] == "found"
+        assert again[("某局", "2018")]["outcome"] == "no report listed"  # looked for again: still not there
 
 
 def test_a_file_for_two_rows_and_mismatches(tmp_path):
@@ -296,7 +298,7 @@ def test_manifest_errors_say_what_to_do(tmp_path, text, error):
 
 def test_a_raw_store_of_the_earlier_layout_is_carried_over(tmp_path):
     """Version 1 kept one fetch per (url, source) and one crawl per source: opened now, its
-    rows are kept under the new keys and a rerun reuses them."""
+    rows are kept under the new keys."""
     raw = tmp_path / "raw"
     raw.mkdir()
     db = sqlite3.connect(raw / "manifest.sqlite")
@@ -315,7 +317,8 @@ def test_a_raw_store_of_the_earlier_layout_is_carried_over(tmp_path):
     from flows.harvest.crawl import Row
 
     row = Row("某局", 2020, "http://x/r.pdf")
-    assert store.crawled(row) and store.fetched("http://x/r.pdf", row)["sha256"] == "ab"
+    assert store.fetched("http://x/r.pdf", row)["sha256"] == "ab" and store.crawl(row)["status"] == "done"
+    assert not store.crawled(row)  # its outcome unknown: crawled again, from the store
     store.close()
 
 

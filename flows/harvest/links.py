@@ -21,7 +21,7 @@ from extractors.readers.html import decode_html, img_src
 REPORT_SUFFIXES = (".pdf", ".doc", ".docx", ".wps", ".rtf", ".odt", ".zip", ".txt", ".ofd",
                    ".xls", ".xlsx", ".et", ".rar")
 _FILE_NAME = re.compile(r"\.(pdf|docx?|wps|rtf|odt|zip|ofd|xlsx?|et|rar)(?![a-z])", re.I)
-_REPORT_WORDS = re.compile(r"年度报告|年报")
+_REPORT_WORDS = re.compile(r"年度报告|年报|信息公开工作报告")  # …年度政府信息公开工作报告 too
 # A link that is a download button: 附件, 附件1：, 点击下载, 查看原文, 下载全文 (not 下载中心)
 _ATTACHMENT_WORDS = re.compile(r"(?:点击|请)?(?:此处)?(?:下载|查看|打开|阅读)?(?:附件|原文|全文|文件)?\d*(?:下载)?[:：]?")
 _BLOCK_WINDOW = 40  # characters before a link searched for 附件

@@ -151,9 +151,13 @@ class RawStore:
         return [dict(zip(FETCH_COLUMNS, r)) for r in rows]
 
     def crawled(self, row) -> bool:
+        """Crawled to the end and a report taken. A row that found none is crawled again (its
+        listing may have grown; files come from the store); so is a crawl of version 1,
+        whose outcome is not known."""
         with self._lock:
             return self._db.execute("SELECT 1 FROM crawls WHERE source = ? AND agency = ? AND year = ? "
-                                    "AND status = 'done'", _key(row)).fetchone() is not None
+                                    "AND status = 'done' AND outcome IN ('found', 'agency mismatch')",
+                                    _key(row)).fetchone() is not None
 
     def finish_crawl(self, row, status: str, reports: int, note: str = "", outcome: str = "",
                      reason: str = "") -> None:
