@@ -9,7 +9,7 @@ import pytest
 from extractors.document import Cell, Provenance
 from extractors.result import FieldProvenance, Reading
 from extractors.rules import TRUSTED, check_rules
-from extractors.standard_model import APPEAL_GROUPS, APPEAL_PARTS
+from extractors.standard_model import APPEAL_GROUPS, APPEAL_PARTS, OLDER_OTHER_KEYS, OTHER_SUBROWS
 from extractors.template.requests_table import request_keys
 from extractors.template.settle import settle_by_rules
 from extractors.template.values import parse_value
@@ -64,6 +64,20 @@ def test_a_7_read_as_slash_is_settled_to_7_by_r3():
     # the margin shows: 7 scored half the best reading, so less sure than a clean read
     assert TRUSTED <= reading.confidence < 0.9
     assert not failures(readings)
+
+
+def test_a_report_printing_the_older_other_row_is_settled_with_it_in_r2():
+    readings = table({k.replace("granted", "other"): v for k, v in SEVEN.items()})
+    for key in [k for k in readings if k.split(".")[1] in OTHER_SUBROWS]:
+        del readings[key]  # the report prints （六）其他处理 as one row, without 1.–3.
+    for row, key in enumerate(OLDER_OTHER_KEYS):
+        value = 7 if key.endswith((".natural", ".total")) else 0
+        readings[key] = Reading(key=key, value=value, confidence=0.99, prov=FieldProvenance(
+            method="table", table="t1", row=100 + row, col=1, raw=str(value), source="ocr"))
+    cell = misread(readings, "requests.other.natural", "1", [("1", 0.55), ("7", 0.3)])
+    settle_by_rules(readings, {"requests.other.natural": cell}, TEMPLATE)
+    reading = readings["requests.other.natural"]
+    assert reading.value == 7 and "R2 (column natural)" in reading.prov.note
 
 
 def test_a_dropped_digit_is_restored_by_r1_and_r2():

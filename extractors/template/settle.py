@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..document import Cell, Table
 from ..result import Reading
 from ..rules import R5_ITEMS, TRUSTED, equations
-from ..standard_model import CHANGE_KEYS
+from ..standard_model import CHANGE_KEYS, prints_older_other
 from .values import parse_value
 
 MARGIN = 0.2  # a candidate under this share of the best reading's score is never taken
@@ -62,7 +62,8 @@ def settle_by_rules(readings: dict[str, Reading], cells: dict[str, Cell], templa
     """Settle in place the readings in doubt whose cells (by key) have OCR candidates."""
     candidates = {k: c.prov.candidates for k, c in cells.items() if c.prov.candidates}
     cell_scores = {k: c.prov.score for k, c in cells.items()}
-    eqs = [(*e, 0) for e in equations(template) if all(k in readings for k in e[2] + e[3])]
+    older = prints_older_other(template, readings)  # R2 sums the older （六） row where printed
+    eqs = [(*e, 0) for e in equations(template, older) if all(k in readings for k in e[2] + e[3])]
     for item in R5_ITEMS if template == "2019" else ():
         # prev + change == this year's count printed beside the change (252（减18）); the
         # change cell is taken as read, so only last year's figure is settled by it

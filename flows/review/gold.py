@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 
 from sqlalchemy import Engine, select
 
-from extractors.standard_model import field_keys
+from extractors.standard_model import OLDER_OTHER_KEYS, field_keys, prints_older_other
 
 from ..outputs import write_text_atomic
 from ..store import fields, reports, rule_results, value_of
@@ -44,7 +44,10 @@ def gold_record(engine: Engine, report_id: int, decided: dict[tuple[int, str], D
     if report.template not in ("2019", "2021"):
         return None
     mine = {k: d for (rid, k), d in decided.items() if rid == report_id and d.action in DECIDING}
-    values = {key: mine[key].value if key in mine else machine.get(key) for key in field_keys(report.template)}
+    keys = field_keys(report.template)
+    if prints_older_other(report.template, machine):  # the spec: gold lists requests.other.* too
+        keys += OLDER_OTHER_KEYS
+    values = {key: mine[key].value if key in mine else machine.get(key) for key in keys}
     source_errors = []
     for rule in failed:
         keys = json.loads(rule.fields)
