@@ -78,13 +78,27 @@ def test_same_value(key, gold, pred, right):
     assert same_value(key, gold, pred) is right
 
 
-def test_missing_prediction_counts_every_field_wrong():
-    report = evaluate({"a.pdf": _gold(), "b.pdf": _gold("b.pdf")}, {"a.pdf": _pred()})
-    assert report["documents"]["missing"] == ["b.pdf"]
-    assert report["wrong"] == 7 and report["accuracy"] == pytest.approx(0.5)
-    assert report["by_format"]["pdf"]["accuracy"] == 1
-    assert report["by_format"]["(none)"]["accuracy"] == 0
-    assert report["review_recall"] == 0
+def test_missing_documents_are_reported_apart_from_wrong_fields():
+    pred = _pred(changes={"meta.year": 2019})
+    report = evaluate({"a.pdf": _gold(), "b.pdf": _gold("b.pdf")}, {"a.pdf": pred})
+    assert report["documents"]["missing"] == ["b.pdf"] and report["documents"]["predicted"] == 1
+    assert report["missing_fields"] == 7 and report["fields"] == 7 and report["wrong"] == 1
+    assert report["accuracy"] == pytest.approx(6 / 7)  # over what was predicted
+    assert report["accuracy_all_gold"] == pytest.approx(6 / 14)  # the missing document's fields wrong
+    assert set(report["by_format"]) == {"pdf"}
+    assert report["review_recall"] == 0  # the one wrong field, unflagged; the missing ones are not in it
+    assert report["per_document"]["b.pdf"] == {"status": "missing", "format": "(none)", "fields": 7,
+                                               "wrong": []}
+
+
+def test_a_prediction_under_another_name_is_matched_by_content():
+    gold = _gold()
+    gold["sha256"] = "c" * 64
+    pred = _pred(name="cccc.pdf").model_copy(update={"sha256": "c" * 64})
+    report = evaluate({"a.pdf": gold, "b.pdf": _gold("b.pdf")}, {"cccc.pdf": pred, "b.pdf": _pred("b.pdf")})
+    assert report["documents"]["matched_by"] == {"content": 1, "name": 1}
+    assert report["per_document"]["a.pdf"]["prediction"] == "cccc.pdf"
+    assert report["documents"]["without_gold"] == [] and report["accuracy"] == 1
 
 
 def test_by_format_uses_the_prediction_format():
@@ -141,3 +155,48 @@ def test_cli_rejects_missing_folders(tmp_path, capsys):
     code, _ = run_cli(["eval", "--gold", str(tmp_path / "nope"), "--pred", str(tmp_path)])
     assert code == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def _run_folder(tmp_path):
+    """A report with its gold beside it (docs/gold/), and a `run` output folder whose
+    documents/ name the report by its hash, as the raw store does."""
+    from extractors.pipeline import sha256_of
+
+    docs = tmp_path / "docs"
+    (docs / "gold").mkdir(parents=True)
+    (docs / "a.pdf").write_bytes(b"%PDF-1.7 a report")
+    (docs / "gold" / "a.json").write_text(json.dumps(_gold(), ensure_ascii=False), encoding="utf-8")
+    sha = sha256_of(docs / "a.pdf")
+    out = tmp_path / "run"
+    (out / "documents").mkdir(parents=True)
+    (out / "run.json").write_text('{"generator": "nianbao run"}')
+    pred = _pred(name=f"{sha}.pdf", changes={"meta.year": 2019}).model_copy(update={"sha256": sha})
+    (out / "documents" / f"{sha}.pdf.json").write_text(pred.model_dump_json(), encoding="utf-8")
+    return docs, out
+
+
+def test_eval_of_a_run_folder_matches_its_hash_named_documents(tmp_path):
+    docs, out = _run_folder(tmp_path)
+    code, stdout = run_cli(["eval", "--gold", str(docs / "gold"), "--pred", str(out),
+                            "--json", str(tmp_path / "r.json")])
+    assert code == 0, stdout
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["documents"]["predicted"] == 1 and report["documents"]["matched_by"] == {"content": 1}
+    assert report["wrong"] == 1 and report["accuracy"] == pytest.approx(6 / 7)
+    assert "1 predicted (1 by content)" in stdout
+
+
+def test_each_figure_says_what_it_means(tmp_path, capsys):
+    docs, out = _run_folder(tmp_path)
+    (docs / "a.pdf").write_bytes(b"another file now")  # no longer matches: nothing predicted
+    code, stdout = run_cli(["eval", "--gold", str(docs / "gold"), "--pred", str(out)])
+    assert code == 1 and "no gold document has a prediction" in capsys.readouterr().err
+    code, stdout = run_cli(["eval", "--gold", str(docs / "gold"), "--pred", str(out / "documents")])
+    lines = stdout.splitlines()
+    for start, meaning in (("accuracy over all gold:", "missing document's fields count as wrong"),
+                           ("  read by", "absent: found nowhere, read as null"),
+                           ("review recall:", "—: none is wrong"),
+                           ("review burden:", "flagged fields / all fields"),
+                           ("unflagged accuracy:", "fields not flagged"),
+                           ("false alarms:", "match no gold source error")):
+        assert any(line.startswith(start) and meaning in line for line in lines), start
