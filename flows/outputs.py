@@ -1,4 +1,6 @@
-"""What `nianbao extract` leaves in its output folder, and how it gets there.
+"""What `nianbao extract` leaves in its output folder, and how it gets there: per-document
+JSONs, the dataset's tables (flows.tables) as CSV and Parquet, review.csv, the data
+dictionary and the workbook (flows.workbook); `run` writes its export with the same pieces.
 
 Every file is written atomically: into a hidden temp file next to the target, fsynced, then
 renamed over it, so a reader (or a rerun after a crash) sees either the old file or the new
@@ -12,28 +14,40 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from extractors.dictionary import FIELD_COLUMNS, RULE_COLUMNS, field_entries, rule_entries
 from extractors.llm.asks import unsettled_sections
 from extractors.result import DocumentResult, RuleResult, os_text
 
+from . import tables, workbook
+from .tables import csv_text, spreadsheet_cell
+
 SUMMARY = "summary.json"
+FIELDS, REPORTS, RULES = "fields", "reports", "rules"  # the tables: <name>.csv and <name>.parquet
 FIELDS_CSV = "fields.csv"
 REVIEW_CSV = "review.csv"
+DICTIONARY_CSV = "dictionary.csv"
+RULES_DICTIONARY_CSV = "rules_dictionary.csv"
+# The dataset's CSVs are UTF-8 with a byte-order mark: Excel reads a CSV without one in the
+# system's code page (GBK on Chinese Windows) and shows mojibake. Read them with
+# encoding="utf-8-sig" (pandas and DuckDB skip the mark themselves).
+CSV_ENCODING = "utf-8-sig"
 # Marks a folder as ours, so a later run over a parent folder does not read our outputs.
 MARKER = ".nianbao-out"
 LOCK = ".nianbao-lock"
 TMP_SUFFIX = ".nianbao-tmp"
 
-FIELDS_COLUMNS = ("document", "template", "field", "value", "confidence", "flagged", "method")
+FIELDS_COLUMNS = tuple(tables.TIDY_SCHEMA.names)
 REVIEW_COLUMNS = ("document", "field", "value", "confidence", "reason", "page", "table", "row", "col",
                   "source", "image", "bbox")
 
@@ -41,6 +55,7 @@ REVIEW_COLUMNS = ("document", "field", "value", "confidence", "reason", "page", 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
+_CELLS_PER_BATCH = 500_000  # per Parquet record batch: ~33 000 tidy rows, ~2 000 wide ones
 _MAX_NAME_BYTES = 200  # leaves room for ".json" and the temp prefix/suffix under 255
 
 _open_temps: set[str] = set()  # temp files this process is writing right now
@@ -183,28 +198,6 @@ def document_id(json_path: Path) -> str:
     return json_path.name[:-len(".json")]
 
 
-def _cell(value) -> str:
-    return "" if value is None else str(value)
-
-
-# A cell a spreadsheet (Excel, WPS, LibreOffice) would run as a formula: OWASP's CSV
-# injection list. Numbers such as -18 (a change) start with '-' too and stay numbers.
-_FORMULA_START = frozenset("=+-@\t\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def spreadsheet_cell(value) -> str:
-    """A value as a CSV cell that is safe to open in a spreadsheet: text that would start a
-    formula gets a leading ' (shown as text, the rest as printed); text is made writable as
-    UTF-8 (os_text). Parquet and the database keep the raw text."""
-    text = "" if value is None else str(value)
-    if not text.isascii():
-        text = os_text(text)
-    if text[:1] in _FORMULA_START and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 class CsvWriter:
     """csv.writer for every CSV the project writes: each cell through spreadsheet_cell."""
 
@@ -219,20 +212,82 @@ class CsvWriter:
             self.writerow(row)
 
 
-def field_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
-    flagged = {item.field for item in result.review}
-    for key, value in result.fields.items():
-        prov = result.provenance.get(key)
-        yield [doc, _cell(result.template), key, _cell(value), _cell(result.confidence.get(key)),
-               "true" if key in flagged else "false", prov.method if prov else ""]
+@contextmanager
+def dataset_csv(path: Path) -> Iterator[CsvWriter]:
+    """A CSV of the dataset, written atomically with a BOM (CSV_ENCODING)."""
+    with atomic_open(path, "w", encoding=CSV_ENCODING, newline="") as fh:
+        yield CsvWriter(fh)
+
+
+class TableSink:
+    """One table of flows.tables as <name>.csv and <name>.parquet: CSV rows written as they
+    come (cells by tables.csv_text), Parquet rows in record batches, so memory does not grow
+    with the table. Both files are closed, and renamed into place, when the stack unwinds:
+    `flush` first."""
+
+    def __init__(self, stack: ExitStack, folder: Path, name: str, schema: pa.Schema):
+        self.csv = stack.enter_context(dataset_csv(folder / f"{name}.csv"))
+        self.csv.writerow(schema.names)
+        self.schema = schema
+        self.batch_rows = max(1, _CELLS_PER_BATCH // len(schema))
+        # closed before its file is renamed into place, so the footer is in it
+        self.parquet = stack.enter_context(closing(pq.ParquetWriter(
+            stack.enter_context(atomic_open(folder / f"{name}.parquet", "wb")), schema)))
+        self.rows: list[list] = []
+        self.paths = [folder / f"{name}.csv", folder / f"{name}.parquet"]
+
+    def add(self, row: list) -> None:
+        self.csv.writerow(map(csv_text, row))
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+
+    def add_all(self, rows: Iterable[list]) -> None:
+        for row in rows:
+            self.add(row)
+
+    def flush(self) -> None:
+        if self.rows:
+            self.parquet.write_batch(pa.record_batch(
+                [parquet_array(list(c), f.type) for c, f in zip(zip(*self.rows), self.schema)],
+                schema=self.schema))
+            self.rows = []
+
+
+def parquet_array(values: list, type_: pa.DataType) -> pa.Array:
+    # Counts are stored as floats; a safe cast refuses to truncate one that is not whole
+    # (pa.array(..., int64) would truncate 3.5 to 3 silently).
+    if pa.types.is_integer(type_):
+        return pa.array(values, pa.float64()).cast(type_)
+    return pa.array(values, type_)
+
+
+def write_dictionary(folder: Path) -> list[Path]:
+    """dictionary.csv (every field key) and rules_dictionary.csv (the rules in words)."""
+    written = []
+    for name, columns, entries in ((DICTIONARY_CSV, FIELD_COLUMNS, field_entries()),
+                                   (RULES_DICTIONARY_CSV, RULE_COLUMNS, rule_entries())):
+        with dataset_csv(folder / name) as writer:
+            writer.writerow(columns)
+            writer.writerows([csv_text(e[c]) for c in columns] for e in entries)
+        written.append(folder / name)
+    return written
+
+
+def write_workbook(folder: Path) -> Path:
+    """nianbao.xlsx from the tables in `folder` (flows.workbook); run again after a
+    coverage.csv comes into the folder, for its sheet."""
+    with atomic_open(folder / workbook.NAME, "wb") as fh:
+        workbook.write_workbook(fh, folder)
+    return folder / workbook.NAME
 
 
 def review_rows(doc: str, result: DocumentResult) -> Iterator[list[str]]:
     for item in result.review:
         prov = result.provenance.get(item.field)
-        yield [doc, item.field, _cell(result.fields.get(item.field)),
-               _cell(result.confidence.get(item.field)), item.reason,
-               *(_cell(getattr(prov, a, None)) for a in ("page", "table", "row", "col", "source", "image")),
+        yield [doc, item.field, csv_text(result.fields.get(item.field)),
+               csv_text(result.confidence.get(item.field)), csv_text(item.reason),
+               *(csv_text(getattr(prov, a, None)) for a in ("page", "table", "row", "col", "source", "image")),
                _bbox(prov.bbox if prov is not None else None)]
 
 
@@ -252,26 +307,37 @@ def document_stats(result: DocumentResult) -> dict:
             "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0}
 
 
-def rebuild_tables(out: Path) -> tuple[dict[str, dict], list[str]]:
-    """Rewrite fields.csv and review.csv from every per-document JSON in `out`.
+def rebuild_tables(out: Path, paths: dict[str, str] | None = None) -> tuple[dict[str, dict], list[str]]:
+    """Rewrite the dataset in `out` from every per-document JSON there: the tables fields,
+    reports and rules (flows.tables; CSV and Parquet), review.csv, the dictionary and the
+    workbook. `paths`: the input file of a JSON (by its name), where known.
 
     Returns each document's stats keyed by JSON file name, and the JSON files that could
-    not be read as results (they are left out of the CSVs)."""
+    not be read as results (they are left out of the tables)."""
     stats: dict[str, dict] = {}
     unreadable: list[str] = []
-    with atomic_open(out / FIELDS_CSV, "w", encoding="utf-8", newline="") as f_fh, \
-            atomic_open(out / REVIEW_CSV, "w", encoding="utf-8", newline="") as r_fh:
-        fields, review = CsvWriter(f_fh), CsvWriter(r_fh)
-        fields.writerow(FIELDS_COLUMNS)
+    paths = paths or {}
+    with ExitStack() as stack:
+        fields = TableSink(stack, out, FIELDS, tables.TIDY_SCHEMA)
+        reports = TableSink(stack, out, REPORTS, tables.EXTRACT_WIDE_SCHEMA)
+        rules = TableSink(stack, out, RULES, tables.RULES_SCHEMA)
+        review = stack.enter_context(dataset_csv(out / REVIEW_CSV))
         review.writerow(REVIEW_COLUMNS)
         for path, result in iter_results(out):
             if result is None:
                 unreadable.append(path.name)
                 continue
             doc = document_id(path)
-            fields.writerows(field_rows(doc, result))
+            head = tables.report_head(doc, result)
+            fields.add_all(tables.tidy_rows(head, result))
+            reports.add(tables.wide_row(doc, result, paths.get(path.name)))
+            rules.add_all(tables.rule_rows(head, result))
             review.writerows(review_rows(doc, result))
             stats[path.name] = document_stats(result)
+        for table in (fields, reports, rules):
+            table.flush()
+    write_dictionary(out)
+    write_workbook(out)
     return stats, unreadable
 
 

@@ -54,9 +54,9 @@ def test_same_name_in_two_folders_keeps_both(extract_run):
 
 def test_csvs_match_the_records(extract_run):
     results = [r for _, r in outputs.iter_results(extract_run.out)]
-    with open(extract_run.out / outputs.FIELDS_CSV, encoding="utf-8", newline="") as fh:
+    with open(extract_run.out / outputs.FIELDS_CSV, encoding="utf-8-sig", newline="") as fh:
         fields = list(csv.DictReader(fh))
-    with open(extract_run.out / outputs.REVIEW_CSV, encoding="utf-8", newline="") as fh:
+    with open(extract_run.out / outputs.REVIEW_CSV, encoding="utf-8-sig", newline="") as fh:
         review = list(csv.DictReader(fh))
     assert list(fields[0]) == list(outputs.FIELDS_COLUMNS)
     assert len(fields) == sum(len(r.fields) for r in results)
@@ -291,10 +291,13 @@ def test_rebuild_tables(tmp_path):
     assert stats["a.pdf.json"] == {"status": "ok", "error_code": None, "fields": 3, "flagged": 1,
                                    "rule_failures": {"source": 1}, "warnings": 0, "llm_sections": {},
                                    "llm_requests": 0, "llm_tokens": 0}
-    rows = list(csv.reader((tmp_path / outputs.FIELDS_CSV).open(encoding="utf-8")))
-    assert rows[1] == ["a.pdf", "2019", "requests.new.total", "7", "0.4", "true", "table"]
-    assert rows[2][3] == "25.1" and rows[3][3] == "" and len(rows) == 4
-    review = list(csv.reader((tmp_path / outputs.REVIEW_CSV).open(encoding="utf-8")))
+    rows = {r["key"]: r for r in csv.DictReader((tmp_path / outputs.FIELDS_CSV).open(encoding="utf-8-sig"))}
+    assert [rows["requests.new.total"][c] for c in ("document", "template", "value_num", "value_text",
+                                                    "confidence", "flagged", "method", "origin")] == [
+        "a.pdf", "2019", "7", "", "0.4", "true", "table", "table"]
+    assert rows["active.procurement.amount"]["value_num"] == "25.1" and rows["text.other"]["value_text"] == ""
+    assert len(rows) == 3
+    review = list(csv.reader((tmp_path / outputs.REVIEW_CSV).open(encoding="utf-8-sig")))
     assert review[1][:9] == ["a.pdf", "requests.new.total", "7", "0.4", "R1 fails", "4", "t1", "3", "2"]
     assert review[1][9] == "native" and review[1][10] == ""  # text layer, not a picture
 
@@ -340,3 +343,26 @@ def test_a_file_named_in_gbk_bytes_given_directly_is_extracted(tmp_path):
     assert code == 0, stdout
     [entry] = json.loads((out / "summary.json").read_text(encoding="utf-8"))["files"]
     assert entry["status"] == "ok" and entry["json"] == "北京市年报.txt.json"
+
+
+def test_the_run_leaves_the_dataset_an_analyst_opens(extract_run):
+    """Issue 16: the tidy fields carry agency and year, the dictionary the Chinese labels,
+    the workbook opens with its sheets; every CSV starts with a BOM."""
+    import openpyxl
+
+    out = extract_run.out
+    with open(out / outputs.FIELDS_CSV, encoding="utf-8-sig", newline="") as fh:
+        fields = list(csv.DictReader(fh))
+    seed = [r for r in fields if r["document"] == "001_114e84585976705a.txt"]
+    assert seed and {r["agency"] for r in seed} == {"威海市文登区人民政府"} and {r["year"] for r in seed} == {"2020"}
+    assert all(r["sha256"] and r["section"] for r in seed)
+    with open(out / outputs.DICTIONARY_CSV, encoding="utf-8-sig", newline="") as fh:
+        dictionary = {r["key"]: r for r in csv.DictReader(fh)}
+    assert dictionary["requests.new.total"]["row_label"] == "一、本年新收政府信息公开申请数量"
+    for name in (outputs.FIELDS_CSV, outputs.REVIEW_CSV, "reports.csv", "rules.csv", outputs.DICTIONARY_CSV):
+        assert (out / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
+    book = openpyxl.load_workbook(out / "nianbao.xlsx", read_only=True)
+    assert book.sheetnames == ["reports", "fields", "rules", "dictionary", "rule_dictionary"]
+    reports = list(book["reports"].values)
+    assert len(reports) == 1 + extract_run.summary["csv_documents"]
+    book.close()
