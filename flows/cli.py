@@ -8,9 +8,11 @@
     nianbao run MANIFEST --out DIR [--raw DIR] [--db URL] [harvest and extract options]
     nianbao review [export|export-gold] SOURCE [--port N] [--reviewer NAME] [--out DIR]
 
-`extract` exits 0 when the batch finished, even if some documents are error records;
-1 when the run itself failed or some documents could not be processed; 2 on usage errors;
-130/143 when interrupted (finished documents are kept; a rerun resumes).
+`extract` exits 0 when the batch finished and some input is a report, even if other
+documents are error records; 1 when no input yielded a report (none found, none a report,
+or all errors: the reason on stderr), the run itself failed or some documents could not be
+processed; 2 on usage errors; 130/143 when interrupted (finished documents are kept; a
+rerun resumes). `eval` exits 1 when no gold document has a prediction.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import outputs
 from .prefect_api import api_for_runs, prepare_prefect_env, start_early
+from .progress import display, stop_bar
 from .review import cli as review_cli
+
+# A job this small runs its batches on threads of the command's own process (each batch's
+# documents still in a forked child, flows.sandbox): a process pool's workers are spawned and
+# import everything (~2 s of CPU each), more than such a job's work.
+SMALL_JOB = 10
 
 
 def _prepare_prefect(fallback_home: Path) -> None:
@@ -35,21 +43,11 @@ def _prepare_prefect(fallback_home: Path) -> None:
     now so that it loads while the command does."""
     prepare_prefect_env(fallback_home)
     start_early()
-
-
-def _progress_bar():
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task_id = bar.add_task("starting Prefect", total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task_id, description="extracting", completed=done, total=total)
-
-    return bar, update
+    # A run abandoned by Ctrl-C leaves its process pool's semaphores to multiprocessing's
+    # resource tracker, which frees them, and would warn on the terminal about each "leak".
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
 
 
 def _closing_lines(summary: dict, wall: float) -> list[str]:
@@ -85,6 +83,19 @@ def _llm_lines(llm: dict | None) -> list[str]:
             f"this run {llm['requests']} requests, {llm['prompt_tokens']} + {llm['completion_tokens']} tokens"]
 
 
+_command = "nianbao"  # the running command, for the line said when it is interrupted
+
+
+def _say_interrupted(signum: int) -> None:
+    """One line, and the cursor back (the progress bar hid it). Written to the descriptor
+    itself: while the bar runs, sys.stderr is rich's proxy, which holds text until a newline
+    and strips escape codes from it."""
+    show_cursor = "\x1b[?25h" if os.isatty(2) else ""
+    text = (f"{show_cursor}\n{_command}: {signal.Signals(signum).name}; finished documents are kept, "
+            "rerun to continue\n")
+    os.write(2, text.encode("utf-8", "replace"))
+
+
 def _exit_on_signal(signum, _frame) -> None:
     """Ctrl-C reaches the whole process group, Prefect's temporary server included. With the
     server gone, Prefect's own crash handling retries it for minutes, so leave at once: every
@@ -92,16 +103,15 @@ def _exit_on_signal(signum, _frame) -> None:
     # Prefect's wait() times out by SIGALRM; its timeout must not cut this cleanup short.
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut it short either
     try:
-        from . import outputs
-        from .extract import stop_run_processes
-
-        if sys.stderr.isatty():
-            sys.stderr.write("\x1b[?25h")  # the progress bar hid the cursor
-        print(f"\nnianbao extract: {signal.Signals(signum).name}; finished documents are kept, "
-              "rerun to continue", file=sys.stderr)
-        outputs.remove_open_temps()
-        stop_run_processes()
+        with suppress(Exception):  # the message and the exit matter more than the bar
+            stop_bar()
+        _say_interrupted(signum)
+        if "flows.outputs" in sys.modules:  # half-written files of this process
+            sys.modules["flows.outputs"].remove_open_temps()
+        if "flows.extract" in sys.modules:  # Prefect started: its workers and server go too
+            sys.modules["flows.extract"].stop_run_processes()
     finally:
         os._exit(128 + signum)
 
@@ -133,13 +143,15 @@ def _choose_ocr(name: str, parser: argparse.ArgumentParser) -> None:
         parser.error(f"--ocr-engine {name}: {err}")
 
 
-def _task_runner(args: argparse.Namespace):
-    """The workers and the Prefect task runner that extraction runs on (after Prefect's env is set)."""
-    from .extract import default_workers, make_task_runner
+def _task_runner(args: argparse.Namespace, small: bool = False):
+    """The workers and the Prefect task runner that extraction runs on (after Prefect's env
+    is set); threads for a `small` job unless a runner is asked for."""
+    from .extract import TASK_RUNNER_ENV, default_workers, make_task_runner
 
     workers = args.workers or default_workers()
+    spec = args.task_runner or os.environ.get(TASK_RUNNER_ENV) or ("thread" if small else None)
     try:
-        return workers, make_task_runner(args.task_runner, workers)
+        return workers, make_task_runner(spec, workers)
     except (ValueError, ImportError, AttributeError) as err:
         args.parser.error(f"task runner: {err}")
 
@@ -172,35 +184,78 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         parser.error(f"--out {out}: exists and is not a folder")
-    _prepare_prefect(out / ".prefect")  # before the slower checks: the server loads meanwhile
     if args.ocr_engine:
         _choose_ocr(args.ocr_engine, parser)
     llm_mode = _choose_llm(args.llm, parser)
-    from .extract import run_extract  # imports Prefect
+    # (outputs.SUMMARY: flows.outputs is slow to import, and the server should load meanwhile)
+    if not (out / "summary.json").is_file():  # a new output folder: work to do, surely
+        _prepare_prefect(out / ".prefect")  # the server loads while the inputs are planned
+    from . import outputs, resume
 
-    workers, runner = _task_runner(args)
-    out.mkdir(parents=True, exist_ok=True)
-    show = args.progress if args.progress is not None else sys.stderr.isatty()
-    bar, update = _progress_bar() if show else (None, None)
+    # What there is to do, before Prefect starts. With an LLM, whether a record is current
+    # depends on the endpoint's identity, which the flow's client knows: the flow decides.
+    planned = resume.plan_inputs(args.paths, out, args.force) if llm_mode == "off" else None
+    if planned and not planned[0]:
+        print(f"nianbao extract: no files to read in {' '.join(args.paths)} (hidden files, JSON "
+              "files and nianbao's output folders are left out)", file=sys.stderr)
+        return 1
     try:
-        with _stoppable(), outputs.exclusive(out):
-            if bar:
-                bar.start()
-            summary = run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
-                                  batch_size=args.batch_size, progress=update, llm_mode=llm_mode)
+        if planned and not planned[1]:  # every input's JSON is current: no server, no flow
+            with _stoppable(), outputs.exclusive(out):
+                summary = resume.finish_without_work(args.paths, out, planned[0], planned[2], llm_mode,
+                                                     args.workers or resume.default_workers())
+        else:
+            summary = _extract_in_flow(args, out, llm_mode, planned)
     except outputs.OutputBusy as err:
         print(f"nianbao: {err}", file=sys.stderr)
         return 2
-    finally:
-        if bar:
-            bar.stop()
     print("\n".join(_closing_lines(summary, time.perf_counter() - started)))
-    return 1 if summary["documents"]["unprocessed"] else 0
+    if summary["documents"]["unprocessed"]:
+        return 1
+    return _no_report_said(summary["documents"])
+
+
+def _extract_in_flow(args: argparse.Namespace, out: Path, llm_mode: str, planned) -> dict:
+    """The extract flow, on Prefect's local API server (or the one configured)."""
+    from . import outputs
+
+    _prepare_prefect(out / ".prefect")
+    shown = display("extract", args.progress)
+    from .extract import run_extract  # imports Prefect
+
+    workers, runner = _task_runner(args, small=planned is not None and len(planned[1]) <= SMALL_JOB)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with _stoppable(), outputs.exclusive(out):
+            if shown:
+                shown.start()
+            return run_extract(args.paths, str(out), runner, workers=workers, force=args.force,
+                               batch_size=args.batch_size, progress=shown.update if shown else None,
+                               llm_mode=llm_mode, planned=planned)
+    finally:
+        if shown:
+            shown.stop()
+
+
+def _no_report_said(docs: dict) -> int:
+    """1, and why on stderr, when not one input is a report."""
+    if docs["ok"]:
+        return 0
+    if not docs["total"]:
+        print("nianbao extract: no files to read (hidden files, JSON files and nianbao's output "
+              "folders are left out)", file=sys.stderr)
+        return 1
+    why = ", ".join(f"{n} {what}" for n, what in ((docs["not_a_report"], "not a report"),
+                                                 (docs["error"], "could not be read")) if n)
+    files = f"{docs['total']} file{'s' * (docs['total'] != 1)}"
+    print(f"nianbao extract: no report among the {files} ({why}): see summary.json and each file's JSON",
+          file=sys.stderr)
+    return 1
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     parser = args.parser
-    from extractors.evaluate import evaluate, format_report, load_gold, load_predictions
+    from extractors.evaluate import add_source_hashes, evaluate, format_report, load_gold, load_predictions
 
     for flag, folder in [("--gold", g) for g in args.gold] + [("--pred", args.pred)]:
         if not Path(folder).is_dir():
@@ -208,7 +263,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     gold: dict = {}
     try:
         for folder in args.gold:
-            gold.update(load_gold(Path(folder)))
+            labels = load_gold(Path(folder))
+            add_source_hashes(labels, Path(folder))  # to find a prediction named by its hash
+            gold.update(labels)
     except ValueError as err:  # includes a file that is not JSON at all
         parser.error(f"--gold: {err}")
     if not gold:
@@ -221,7 +278,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
                                    encoding="utf-8")
-    return 0
+    if report["documents"]["predicted"]:
+        return 0
+    print(f"nianbao eval: no gold document has a prediction in {args.pred} (by name or by content): "
+          "is it the --out folder of an extract or run over these documents?", file=sys.stderr)
+    return 1
 
 
 def _cmd_harvest(args: argparse.Namespace) -> int:
@@ -270,17 +331,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not db_url.startswith(("sqlite", "postgresql")):
         parser.error(f"--db {args.db}: use a postgresql:// URL (default: a SQLite file in --out)")
     out.mkdir(parents=True, exist_ok=True)
+    from . import outputs
+    from .extract import showing
     from .run_flow import run_flow
 
     workers, runner = _task_runner(args)
+    shown = display("run", args.progress)
     try:
-        with _stoppable(), outputs.exclusive(out), api_for_runs():
+        with _stoppable(), outputs.exclusive(out), api_for_runs(), \
+                showing(shown.update if shown else None, shown.stage if shown else None):
+            if shown:
+                shown.start()
             summary = run_flow.with_options(task_runner=runner)(
                 args.manifest, str(out), raw=args.raw, db=args.db, **_harvest_settings(args),
                 workers=workers, llm_mode=llm_mode, force=args.force)
     except outputs.OutputBusy as err:
         print(f"nianbao: {err}", file=sys.stderr)
         return 2
+    finally:
+        if shown:
+            shown.stop()
     harvest, stored = summary["harvest"], summary["store"]
     docs = (summary["extract"] or {}).get("documents", {})
     print(f"harvest: {harvest['rows']} rows, {harvest['requests']} requests, {harvest['reports_in_store']} reports "
@@ -301,6 +371,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nianbao", description="Read 政府信息公开工作年度报告 "
                                      "into the standard model, check them and flag doubtful fields.")
+    parser.add_argument("--version", action="version", version=f"nianbao {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ext = sub.add_parser("extract", help="extract documents into per-document JSON and CSVs")
@@ -308,13 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--out", required=True, help="output folder")
     ext.add_argument("--batch-size", type=_positive, help="documents per task (default: automatic, ≤ 50)")
     _extract_options(ext)
-    ext.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="progress bar on stderr (default: when stderr is a terminal)")
     ext.set_defaults(run=_cmd_extract, parser=ext)
 
     ev = sub.add_parser("eval", help="score per-document JSONs against gold labels")
     ev.add_argument("--gold", required=True, nargs="+", help="folder(s) of gold JSON files")
-    ev.add_argument("--pred", required=True, help="folder of per-document JSONs (an extract --out)")
+    ev.add_argument("--pred", required=True, help="folder of per-document JSONs: an extract --out, or a "
+                    "run --out (its documents/, matched to the gold by content)")
     ev.add_argument("--json", help="also write the full report to this file")
     ev.add_argument("--verbose", action="store_true", help="list the wrong fields of each document")
     ev.set_defaults(run=_cmd_eval, parser=ev)
@@ -353,6 +423,9 @@ def _harvest_options(p: argparse.ArgumentParser) -> None:
 
 
 def _extract_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress on stderr: a bar on a terminal, else a line every few seconds; "
+                   "--no-progress for none")
     p.add_argument("--workers", type=_positive, help="parallel workers (default: the CPUs available)")
     p.add_argument("--force", action="store_true", help="redo documents already extracted")
     p.add_argument("--task-runner", help="process (default), thread, dask (a local Dask cluster of "
@@ -367,9 +440,25 @@ def _extract_options(p: argparse.ArgumentParser) -> None:
                    "(verify); off by default without a model")
 
 
+def _version() -> str:
+    try:
+        return version("nianbao")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    global _command
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # parse_args would show the top level's usage; the subcommand's says what fits
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    _command = f"nianbao {args.command}"
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:  # before or after a run's own handler (_stoppable): no traceback
+        _say_interrupted(signal.SIGINT)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

@@ -107,6 +107,10 @@ def _child_run(items: list[T], work: Callable[[T], R], limits: Limits) -> tuple[
 
 
 def _child(items: list, work: Callable, limits: Limits, send: Connection, parent: int) -> None:
+    # Not the parent's handlers (the CLI's, when the batch runs on a thread of its process):
+    # Ctrl-C reaches the whole process group, the parent answers it and the child dies with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
     cap = _mapped(os.getpid()) + ADDRESS_SPACE_FACTOR * limits.memory
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
