@@ -353,3 +353,28 @@ def test_run_writes_the_coverage_and_exits_by_it(tmp_path):
     assert ("coverage: 4 manifest rows — found 1, no report listed 1, fetch failed 1, not a report 1"
             in stdout)
     assert f"乙局 2020: fetch failed — {portal.url('/r/gone.pdf')}: the portal answered HTTP 404" in stdout
+
+
+@pytest.mark.parametrize("header", [
+    b"attachment; filename*=UTF-8''" + quote("年度报告.docx").encode(),  # RFC 6266
+    'attachment; filename="年度报告.docx"'.encode("gbk"),  # GBK bytes as Latin-1, as Java servlets send them
+    'attachment; filename="年度报告.docx"'.encode("utf-8"),
+    b"attachment;filename=" + quote("年度报告.docx", encoding="gbk").encode(),  # URLEncoder.encode(name, "GBK")
+    b"attachment;filename=" + quote("年度报告.docx").encode(),
+])
+def test_content_disposition_names_as_portals_send_them(header):
+    from flows.harvest.fetch import disposition_filename
+
+    assert disposition_filename([(b"Content-Disposition", header)]) == "年度报告.docx"
+
+
+def test_links_as_portals_write_them():
+    from flows.harvest.links import parse_page
+
+    html = page('<p>附件：<a href="javascript:void(0)" onclick="openFile(\'/attach/0/a1\')">年报</a></p>'
+                '<p><a href="javascript:window.open(\'/uploadfiles/2021/b2.pdf\')">全文</a></p>'
+                '<p><a href="/download.do?fileName=c3.docx">c3</a></p><p><a href="/x/d4">2020年度报告.wps</a></p>'
+                '<p><a href="/e5">新闻</a></p>')
+    links = {link.url.rsplit("/", 1)[-1]: link for link in parse_page(html, "http://h/art/1.shtml").links}
+    assert {k for k, link in links.items() if link.is_attachment()} == {"a1", "b2.pdf", "download.do?fileName=c3.docx", "d4"}
+    assert links["a1"].attached and not links["e5"].is_attachment() and not links["index.html"].is_attachment()

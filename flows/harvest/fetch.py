@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urljoin, urlsplit
 
 import httpx
 from pyrate_limiter import Duration, Limiter, Rate
@@ -192,15 +192,14 @@ def disposition_filename(raw_headers: list[tuple[bytes, bytes]]) -> str | None:
             pass
     if plain := _FILENAME.search(value):
         name = plain.group(1).strip().strip(b'"')
+        if re.search(rb"%[0-9A-Fa-f]{2}", name):  # URLEncoder.encode(name, "UTF-8" or "GBK")
+            name = unquote_to_bytes(name)
         for encoding in ("utf-8", "gb18030"):
             try:
-                text = name.decode(encoding)
-                break
+                return name.decode(encoding).strip() or None
             except UnicodeDecodeError:
                 continue
-        else:
-            text = name.decode("latin-1")
-        return (unquote(text) if re.search(r"%[0-9A-Fa-f]{2}", text) else text).strip() or None
+        return name.decode("latin-1").strip() or None
     return None
 
 

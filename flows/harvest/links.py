@@ -24,7 +24,9 @@ _FILE_NAME = re.compile(r"\.(pdf|docx?|wps|rtf|odt|zip|ofd|xlsx?|et|rar)(?![a-z]
 _REPORT_WORDS = re.compile(r"年度报告|年报|信息公开工作报告")  # …年度政府信息公开工作报告 too
 # A link that is a download button: 附件, 附件1：, 点击下载, 查看原文, 下载全文 (not 下载中心)
 _ATTACHMENT_WORDS = re.compile(r"(?:点击|请)?(?:此处)?(?:下载|查看|打开|阅读)?(?:附件|原文|全文|文件)?\d*(?:下载)?[:：]?")
-_BLOCK_WINDOW = 40  # characters before a link searched for 附件
+_BLOCK_WINDOW = 40  # characters before a link searched for 附件 (other links' not counted)
+_BLOCK_TEXTS = 30  # text nodes before a link looked at
+_LIST_ITEMS = frozenset({"li", "dd", "dt", "td", "span", "div"})
 _NEXT_WORDS = ("下一页", "下页", "后一页", "next", ">", "›", "»", ">>")
 _REPORT_BODY = re.compile(r"政府信息公开.{0,10}(年度报告|年报)")
 _TEMPLATE_WORDS = ("主动公开", "依申请", "予以公开", "行政复议", "行政诉讼", "不予公开")
@@ -146,22 +148,32 @@ def _target(a) -> str | None:
 
 
 def _in_attachment_block(a) -> bool:
-    """The link sits under 附件 (附件：, 附件下载, 相关附件): the words just before it in its
-    block (its nearest three ancestors), not the link's own, say so."""
-    before, node, child = "", a.getparent(), a
-    for _ in range(3):
-        if node is None:
-            break
-        ahead = []
-        for item in node:
-            if item is child:
-                break
-            ahead.append("".join(item.itertext()) + (item.tail or ""))
-        before = (node.text or "") + "".join(ahead) + before
-        if len(before) > _BLOCK_WINDOW:
-            break
-        node, child = node.getparent(), node
-    return "附件" in "".join(before.split())[-_BLOCK_WINDOW:]
+    """The link sits under 附件 (附件：, 附件下载, 相关附件): the words just before it say so,
+    with nothing between but other items of the same list (附件：1. … 2. …). A link after a
+    paragraph holding an attachment (上一篇, 相关链接) is not under it."""
+    words = 0
+    for text in reversed(a.xpath(f"preceding::text()[position() <= {_BLOCK_TEXTS}]")):
+        owner = text.getparent().getparent() if text.is_tail else text.getparent()
+        link = next((e for e in (owner, *owner.iterancestors()) if e.tag == "a"), None) if owner is not None else None
+        if link is not None:
+            if not _same_list(link, a):
+                return False
+            continue
+        if "附件" in text:
+            return True
+        words += len("".join(text.split()))
+        if words > _BLOCK_WINDOW:
+            return False
+    return False
+
+
+def _same_list(one, other) -> bool:
+    """Two links side by side in one list: one parent, or items (li, td, span…) of one parent."""
+    a, b = one.getparent(), other.getparent()
+    if a is b:
+        return True
+    return a is not None and b is not None and a.tag == b.tag and a.tag in _LIST_ITEMS \
+        and a.getparent() is b.getparent()
 
 
 def years_named(text: str) -> set[int]:
