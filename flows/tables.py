@@ -64,12 +64,15 @@ EXTRACT_WIDE_SCHEMA = wide_schema(EXTRACT_RECORD)
 
 
 def origin(method: str | None, source: str | None) -> str | None:
-    """Where a value came from, for an analyst weighing it: table (a table's text), prose
-    (the report's sentences), title, ocr (a table or sentence recognised from a picture or
-    scan), llm (a language model's answer), absent (the report does not state it)."""
-    if method in ("table", "prose", "title") and source == "ocr":
+    """Where a value came from, for an analyst weighing it (`method` says how it was read):
+    table (a table's cells), prose (the report's words: its sentences, title, header,
+    signature...), ocr (either, recognised from a picture or a scan), llm (a language
+    model's answer), absent (the report does not state it)."""
+    if method in (None, "llm", "absent"):
+        return method
+    if source == "ocr":
         return "ocr"
-    return method
+    return "table" if method == "table" else "prose"
 
 
 def provenance_origin(prov: FieldProvenance | None) -> str | None:

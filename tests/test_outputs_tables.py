@@ -38,6 +38,7 @@ def report() -> DocumentResult:
         confidence={"requests.new.total": 0.95, "requests.granted.total": 0.4},
         provenance={"requests.new.total": table, "requests.granted.total": scan,
                     "text.overview": FieldProvenance("prose"), "review.total": FieldProvenance("llm"),
+                    "meta.agency": FieldProvenance("title"),
                     "requests.carried.total": FieldProvenance("absent")},
         review=[ReviewItem(field="requests.granted.total", reason="low OCR score")],
         rules=[RuleResult(rule="R1", scope="column total", status="fail", blame="extraction",
@@ -86,7 +87,9 @@ def test_tidy_fields_carry_agency_year_and_typed_values(folder):
     assert (new["section"], new["value_num"], new["value_text"], new["origin"]) == ("requests", "17", "", "table")
     assert by_key["requests.granted.total"]["origin"] == "ocr" and by_key["requests.granted.total"]["flagged"] == "true"
     assert by_key["text.overview"]["origin"] == "prose" and by_key["review.total"]["origin"] == "llm"
+    assert (by_key["meta.agency"]["method"], by_key["meta.agency"]["origin"]) == ("title", "prose")
     assert by_key["requests.carried.total"]["origin"] == "absent"
+    assert by_key["meta.year"]["origin"] == "" and by_key["meta.template"]["origin"] == ""  # no provenance
     assert by_key["requests.carried.total"]["value_num"] == by_key["requests.carried.total"]["value_text"] == ""
     assert by_key["active.fees.change"]["value_num"] == "-3"  # a number, not a formula
 
