@@ -338,3 +338,13 @@ def test_bad_sources_are_usage_errors(tmp_path, capsys):
         main(["compare", str(tmp_path / "docs"), "--out", str(tmp_path / "out"), "--aliases",
               str(tmp_path / "aliases.csv")])
     assert "expected `name, canonical name`" in capsys.readouterr().err
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(tmp_path):
+    name = "=HYPERLINK(\"x\")县人民政府"
+    years = series(name, [2022, 2023])
+    out = run_compare(write(tmp_path / "docs", [result(name, y, f, document=f"d{y}.pdf") for y, f in years.items()]),
+                      tmp_path / "out")
+    assert {r["agency"] for r in out["checks"]} == {"'" + name}
+    assert pq.read_table(tmp_path / "out" / "checks.parquet").column("agency")[0].as_py() == name
+    assert any(r["change"].startswith("-") for r in out["changes"])  # numbers stay numbers

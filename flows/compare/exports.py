@@ -1,10 +1,11 @@
-"""compare's tables as files: each as CSV (flows.outputs.CsvWriter: spreadsheet-safe, an
+"""compare's tables as files: each as CSV (spreadsheet-safe as flows.outputs.CsvWriter's, an
 empty cell for none, UTF-8 with a BOM) and Parquet (typed), written row by row as bodies are
 compared and renamed into place whole (atomic_open) when all are written. A row travels as a
 tuple in its table's column order, typed once (`typed_row`) for every sink."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..outputs import CsvWriter, atomic_open
+from ..outputs import atomic_open, spreadsheet_cell
 from .changes import CHANGE_COLUMNS
 from .cross_year import CHECK_COLUMNS, REVIEW_COLUMNS
 from .measures import MEASURE_COLUMNS, MEASURES
@@ -50,7 +51,7 @@ class Files:
     def __init__(self, folder: Path):
         self.folder = folder
         self.stack = ExitStack()
-        self.csv: dict[str, CsvWriter] = {}
+        self.csv: dict = {}
         self.parquet: dict[str, pq.ParquetWriter] = {}
         self.rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
 
@@ -58,14 +59,14 @@ class Files:
         for name, columns in TABLES.items():
             fh = self.stack.enter_context(atomic_open(self.folder / f"{name}.csv", "w", encoding=CSV_ENCODING,
                                                       newline=""))
-            self.csv[name] = CsvWriter(fh)
+            self.csv[name] = csv.writer(fh)
             self.csv[name].writerow(columns)
             sink = self.stack.enter_context(atomic_open(self.folder / f"{name}.parquet", "wb"))
             self.parquet[name] = self.stack.enter_context(closing(pq.ParquetWriter(sink, SCHEMAS[name])))
         return self
 
     def add(self, name: str, row: tuple) -> None:
-        self.csv[name].writerow(map(_cell, row))
+        self.csv[name].writerow([cell(v) for cell, v in zip(_CELLS[name], row)])
         self.rows[name].append(row)
         if len(self.rows[name]) >= _BATCH:
             self._flush(name)
@@ -85,7 +86,13 @@ class Files:
         self.stack.__exit__(kind, value, traceback)
 
 
-def _cell(value):
-    if isinstance(value, float):
-        return f"{value:.6g}" if not value.is_integer() else str(int(value))
-    return value
+def _number_cell(value) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+# Text goes through spreadsheet_cell (flows.outputs.CsvWriter's rule: no cell a spreadsheet
+# would run as a formula); numbers need no such care, and are most of the cells.
+_CELLS = {name: [spreadsheet_cell if pa.types.is_string(f.type) else _number_cell for f in schema]
+          for name, schema in SCHEMAS.items()}
