@@ -113,9 +113,12 @@ def _from_database(url: str) -> Loaded:
     flagged: dict[int, set] = {i: set() for i in rows}
     tabled: dict[int, set] = {i: set() for i in rows}
     f = store.fields.c
-    # plain tuples and value_of inlined: a dataset's fields are millions of rows
+    # plain tuples and value_of inlined: a dataset's fields are millions of rows, and each
+    # key one shared string rather than a copy per row
+    keys: dict[str, str] = {}
     for rid, key, num, text, conf, flag, method in _rows(
             engine, select(f.report_id, f.key, f.value_num, f.value_text, f.confidence, f.flagged, f.method)):
+        key = keys.setdefault(key, key)
         if num is None:
             values[rid][key] = text
         else:
