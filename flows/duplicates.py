@@ -40,30 +40,38 @@ ROLES = ("primary", "duplicate", "conflict")
 @dataclass(frozen=True)
 class Member:
     """What grouping needs of one report: its body and year, its figures, how well it was read."""
-    doc: str  # the document's id in the dataset (its JSON's name less .json)
-    sha256: str
+    id: str  # unique in the dataset: the document id of `extract` (its JSON's name less .json), a row id
+    name: str  # the document's name, as a reason shows it
     agency: str
     year: int
     figures: dict[str, Value]  # table fields only: key → value (None: not stated)
     rank: tuple  # the primary is the member with the least rank (see the module's docstring)
 
     @classmethod
-    def of(cls, doc: str, result: DocumentResult, agency: str | None = None,
-           year: int | None = None) -> Member | None:
-        """The report `result` as a member, or None when it cannot be grouped. `agency` and
-        `year`: what its source says (a manifest row), used where the report states none."""
-        if result.status != "ok":
-            return None
-        agency = _text(result.fields.get("meta.agency")) or _text(agency)
-        year = _year(result.fields.get("meta.year")) or _year(year)
+    def read(cls, id: str, name: str, sha256: str, agency, year, figures: Mapping[str, Value], *,
+             extraction_failures: int, flagged: int, ocr: int, source_failures: int) -> Member | None:
+        """A report as a member, or None when its body or year is unknown."""
+        agency, year = _text(agency), _year(year)
         if not agency or not year:
             return None
+        rank = (extraction_failures, flagged, ocr, source_failures, name, sha256)
+        return cls(id, name, agency, year, {k: v for k, v in figures.items() if is_numeric_key(k)}, rank)
+
+    @classmethod
+    def of(cls, doc: str, result: DocumentResult, agency: str | None = None,
+           year: int | None = None) -> Member | None:
+        """The report `result` (document id `doc`) as a member, or None when it cannot be
+        grouped. `agency` and `year`: what its source says (a manifest row), used where the
+        report states none."""
+        if result.status != "ok":
+            return None
         failures = Counter(r.blame for r in result.rules if r.status == "fail")
-        ocr = sum(1 for p in result.provenance.values() if p.source == "ocr")
-        rank = (failures["extraction"], len({i.field for i in result.review}), ocr,
-                failures["source"], doc, result.sha256)
-        figures = {k: v for k, v in result.fields.items() if is_numeric_key(k)}
-        return cls(doc, result.sha256, agency, year, figures, rank)
+        return cls.read(doc, doc, result.sha256,
+                        _text(result.fields.get("meta.agency")) or agency,
+                        _year(result.fields.get("meta.year")) or year, result.fields,
+                        extraction_failures=failures["extraction"], flagged=len({i.field for i in result.review}),
+                        ocr=sum(1 for p in result.provenance.values() if p.source == "ocr"),
+                        source_failures=failures["source"])
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class Difference:
     """One table field that two reports of a group print differently."""
     key: str
     value: Value  # this report's
-    other: str  # the other report (document id)
+    other: str  # the other report (its name)
     other_value: Value
 
 
@@ -80,7 +88,7 @@ class Placement:
     """A report's place in its group."""
     group: str  # "<body's canonical key>/<year>"
     role: str  # primary, duplicate or conflict
-    primary: str  # the group's primary (document id)
+    primary: str  # the group's primary (Member.id)
     size: int  # reports in the group
     differences: list[Difference] = field(default_factory=list)  # none unless conflicts
 
@@ -93,7 +101,7 @@ class Placement:
 
 
 def place(members: Iterable[Member], aliases: Mapping[str, str] | None = None) -> dict[str, Placement]:
-    """Each member's document id → its placement. `aliases`: extractors.agency.load_aliases."""
+    """Each member's id → its placement. `aliases`: extractors.agency.load_aliases."""
     members = list(members)
     body_of = group_bodies((m.agency for m in members), aliases)
     groups: dict[str, list[Member]] = defaultdict(list)
@@ -102,12 +110,12 @@ def place(members: Iterable[Member], aliases: Mapping[str, str] | None = None) -
     placed: dict[str, Placement] = {}
     for group, found in groups.items():
         primary, *others = sorted(found, key=lambda m: m.rank)
-        head = placed[primary.doc] = Placement(group, "primary", primary.doc, len(found))
+        head = placed[primary.id] = Placement(group, "primary", primary.id, len(found))
         for other in others:
             diffs = differences(other, primary)
-            placed[other.doc] = Placement(group, "conflict" if diffs else "duplicate", primary.doc,
-                                          len(found), diffs)
-            head.differences += [Difference(d.key, d.other_value, other.doc, d.value) for d in diffs]
+            placed[other.id] = Placement(group, "conflict" if diffs else "duplicate", primary.id,
+                                         len(found), diffs)
+            head.differences += [Difference(d.key, d.other_value, other.name, d.value) for d in diffs]
     return placed
 
 
@@ -121,7 +129,7 @@ def place_results(results: Iterable[tuple[str, DocumentResult]],
 def differences(member: Member, primary: Member) -> list[Difference]:
     """The table fields `member` prints otherwise than `primary`, in key order."""
     keys = sorted(set(member.figures) | set(primary.figures))
-    return [Difference(k, member.figures.get(k), primary.doc, primary.figures.get(k))
+    return [Difference(k, member.figures.get(k), primary.name, primary.figures.get(k))
             for k in keys if not _same(member.figures.get(k), primary.figures.get(k))]
 
 
@@ -149,10 +157,11 @@ def counts(roles: Iterable[tuple[str | None, str | None]]) -> dict[str, int]:
             "duplicates": found["duplicate"], "conflicts": found["conflict"]}
 
 
-def in_wide_table(placement: Placement | None) -> bool:
+def in_wide_table(role: str | None) -> bool:
     """The wide table holds one report per body and year: its primary (and the documents
-    that are in no group: errors, files that are no report, reports of unknown body or year)."""
-    return placement is None or placement.role == "primary"
+    that are in no group, role None: errors, files that are no report, reports of unknown
+    body or year)."""
+    return role in (None, "primary")
 
 
 def _reason(placement: Placement, diffs: list[Difference]) -> str:

@@ -1,7 +1,8 @@
 """Reports of one body and year (flows.duplicates): grouped, one primary, the others
 duplicates (same figures) or conflicts (their differing fields flagged on both), and the
 wide table holding the primary only. End to end on real files of the synthetic generator
-through `nianbao extract`, and the grouping itself on results built here."""
+through `nianbao extract`; the same reports in a real SQLite database (flows.groups_db), its
+export and review queue; and the grouping itself on results built here."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from conftest import run_cli
 from extractors.result import DocumentResult, FieldProvenance, ReviewItem, RuleResult
 from extractors.synth import generate
-from flows import duplicates
+from flows import duplicates, groups_db, outputs, store
+from flows import export as exports
 from flows.duplicates import Member, place
+from flows.review.queue import load_items
 
 BODY, PARENT_NAMED = "松阳县卫生健康局", "丽水市松阳县卫生健康局"
 CHANGED = "suit_direct.corrected"  # the figure the re-issue prints otherwise (R4's injected error)
@@ -90,6 +94,40 @@ def test_a_rerun_with_nothing_to_do_counts_the_same(extracted):
     assert json.loads((out / "summary.json").read_text())["duplicates"] == before
 
 
+# -- the database of `run` ------------------------------------------------------------------
+
+def test_database_groups_exports_and_queues_the_differences(extracted, tmp_path):
+    out = extracted[1]
+    engine = store.connect(f"sqlite:///{tmp_path}/nianbao.sqlite")
+    run_id = store.start_run(engine, {"command": "test"})
+    for path, result in outputs.iter_results(out):
+        # as `run` saves them: the manifest row's agency, shorter than the reports' own
+        store.save_result(engine, result, {"agency": "松阳县卫生健康局", "year": 2022}, run_id)
+    assert groups_db.regroup(engine) == groups_db.regroup(engine) == {  # made again, whole
+        "groups": 2, "groups_with_duplicates": 1, "groups_with_conflicts": 1, "duplicates": 2, "conflicts": 1}
+    with engine.connect() as conn:
+        roles = dict(conn.execute(select(store.reports.c.document, store.report_groups.c.role)
+                                  .join(store.report_groups, store.report_groups.c.report_id == store.reports.c.id)).all())
+    assert roles == {"copy.txt": "primary", "report.docx": "duplicate", "report.html": "duplicate",
+                     "reissue.txt": "conflict", "other.docx": "primary"}
+
+    export_dir = tmp_path / "export"
+    exports.export(engine, export_dir)
+    wide = read_csv(export_dir / "reports.csv")
+    assert sorted((r["document"], r["group"], r["role"]) for r in wide) == [
+        ("copy.txt", f"{PARENT_NAMED}/2022", "primary"), ("other.docx", "白河市政府/2024", "primary")]
+    assert pq.read_table(export_dir / "reports.parquet").num_rows == 2
+    tidy = {(r["document"], r["key"]): r for r in read_csv(export_dir / "fields.csv")}
+    assert tidy[("reissue.txt", CHANGED)]["role"] == "conflict"
+    assert tidy[("reissue.txt", CHANGED)]["flagged"] == tidy[("copy.txt", CHANGED)]["flagged"] == "true"
+    assert tidy[("report.docx", CHANGED)]["flagged"] == "false"
+    assert {r["role"] for r in read_csv(export_dir / "rules.csv") if r["document"] == "reissue.txt"} == {"conflict"}
+
+    items = {(i.document, i.field): i.reasons for i in load_items(engine) if "same body and year" in " ".join(i.reasons)}
+    assert set(items) == {("reissue.txt", CHANGED), ("copy.txt", CHANGED)}
+    engine.dispose()
+
+
 # -- the grouping ------------------------------------------------------------------------
 
 def result(document: str, agency: str | None = "洪泽区人民政府", year: int | None = 2023, *,
@@ -135,7 +173,9 @@ def test_not_grouped_errors_non_reports_and_reports_of_unknown_body_or_year():
     # what its source says stands in for what the report does not state
     member = Member.of("x.pdf", result("x.pdf", agency=None, year=None), agency="洪泽区人民政府", year=2023)
     assert (member.agency, member.year) == ("洪泽区人民政府", 2023)
-    assert duplicates.in_wide_table(None)
+    # the report's own year over its source's: a report filed under another year joins its own
+    assert Member.of("z.pdf", result("z.pdf"), year=2022).year == 2023
+    assert duplicates.in_wide_table(None)  # in no group: kept
 
 
 @pytest.mark.parametrize("worse, better, why", [
@@ -172,7 +212,7 @@ def test_conflicts_list_each_differing_figure_on_both():
     assert [i.field for i in flagged.review] == ["requests.granted.total", "review.total"]
     assert duplicates.counts((x.group, x.role) for x in p.values()) == {
         "groups": 1, "groups_with_duplicates": 1, "groups_with_conflicts": 1, "duplicates": 1, "conflicts": 1}
-    assert not duplicates.in_wide_table(conflict) and duplicates.in_wide_table(p["a.docx"])
+    assert not duplicates.in_wide_table(conflict.role) and duplicates.in_wide_table(p["a.docx"].role)
 
 
 def test_two_conflicts_on_one_field_make_one_item_on_the_primary():
