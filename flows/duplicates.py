@@ -19,9 +19,10 @@ The primary is the best read report of its group, by in turn:
 4. fewest rule failures blamed on the report itself (a corrected re-issue fixes them);
 5. the document's name, then its sha256: stable from run to run.
 
-"Same figures" compares every table field of either report (the `active`, `requests` and
-`appeals` keys, not the text sections, which formats cut differently): equal numbers, or
-both not stated. No I/O here: flows.outputs and flows.store hand the results in.
+"Same figures" compares every table field of either report (the keys of tables 二, 三 and
+四, not the text sections, which formats cut differently): equal numbers, or both not
+stated. The per-document JSONs stay each file's own reading: the grouping is the dataset's. No I/O here: flows.outputs (`extract`) and flows.groups_db (the database)
+hand the reports in.
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ from dataclasses import dataclass, field
 from extractors.agency import group_bodies
 from extractors.result import DocumentResult, ReviewItem, Value
 from extractors.standard_model import is_numeric_key
-
-ROLES = ("primary", "duplicate", "conflict")
-
 
 @dataclass(frozen=True)
 class Member:
