@@ -91,7 +91,7 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     names = {str(p): n for p, n in outputs.json_names(map(Path, paths)).items()}
     stored = store_results(db_url, documents, reports, names, run_id)
     entries = harvested["coverage"]
-    cover.mark_not_reports(entries, _statuses(documents, reports, names))
+    cover.check_extracted(entries, _facts(documents, reports, names))
     store.save_coverage(engine, run_id, entries)
     (out_dir / "export").mkdir(exist_ok=True)  # coverage.csv first: the export's workbook takes it in
     cover.write_coverage(entries, out_dir / "export" / cover.COVERAGE_CSV)
@@ -114,13 +114,18 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     return summary
 
 
-def _statuses(documents: Path, reports: list[dict], names: dict[str, str]) -> dict[str, str]:
-    """sha256 → the status its extraction gave (ok, not_a_report, error)."""
+def _facts(documents: Path, reports: list[dict], names: dict[str, str]) -> dict[str, dict]:
+    """sha256 → what its extraction found: status (ok, not_a_report, error), and the year and
+    agency the report states."""
     found = {}
     for report in reports:
-        head = outputs.read_record_header(documents / names[report["path"]]) if report["path"] in names else None
-        if head:
-            found[report["sha256"]] = head["status"]
+        try:
+            data = json.loads((documents / names[report["path"]]).read_bytes())
+            fields = data.get("fields") or {}
+            found[report["sha256"]] = {"status": data["status"], "year": fields.get("meta.year"),
+                                       "agency": fields.get("meta.agency")}
+        except (KeyError, OSError, ValueError, AttributeError, TypeError):  # not extracted, or damaged
+            continue
     return found
 
 

@@ -330,13 +330,16 @@ def test_run_writes_the_coverage_and_exits_by_it(tmp_path):
     file that is no report among them; the closing summary counts them."""
     from sqlalchemy import create_engine, text
 
-    report = generate(311, "2021", "txt")
+    report, other = generate(311, "2021", "txt"), generate(312, "2019", "txt")
+    said = other.gold["fields"]
     with Portal() as portal:
         _serve_years(portal, [2019])
-        portal.routes.update({"/r/report.txt": Route(report.data), "/r/notice.txt": Route(NOTICE)})
+        portal.routes.update({"/r/report.txt": Route(report.data), "/r/notice.txt": Route(NOTICE),
+                              "/r/other.txt": Route(other.data)})
         rows = [(report.gold["fields"]["meta.agency"], report.gold["fields"]["meta.year"], portal.url("/r/report.txt")),
                 ("某局", 2020, portal.url("/r/notice.txt")), ("某局", 2018, portal.url(LISTING)),
-                ("乙局", 2020, portal.url("/r/gone.pdf"))]
+                ("乙局", 2020, portal.url("/r/gone.pdf")),
+                (said["meta.agency"], said["meta.year"] + 1, portal.url("/r/other.txt"))]  # the report states its own
         manifest = write_manifest(tmp_path / "m.csv", rows)
         out = tmp_path / "out"
         code, stdout = run_cli(["run", str(manifest), "--out", str(out), "--allow-host", portal.address,
@@ -344,14 +347,17 @@ def test_run_writes_the_coverage_and_exits_by_it(tmp_path):
     assert code == 0, stdout
     outcomes = {k: r["outcome"] for k, r in _coverage(out / "export" / "coverage.csv").items()}
     assert outcomes == {(rows[0][0], str(rows[0][1])): "found", ("某局", "2020"): "not a report",
-                        ("某局", "2018"): "no report listed", ("乙局", "2020"): "fetch failed"}
+                        ("某局", "2018"): "no report listed", ("乙局", "2020"): "fetch failed",
+                        (said["meta.agency"], str(said["meta.year"] + 1)): "year mismatch"}
+    assert (f"the report states {said['meta.year']}, the manifest {said['meta.year'] + 1}"
+            in _coverage(out / "export" / "coverage.csv")[(said["meta.agency"], str(said["meta.year"] + 1))]["reason"])
     engine = create_engine(f"sqlite:///{out}/nianbao.sqlite")
     with engine.connect() as conn:
         table = {(r.agency, r.year): r.outcome for r in conn.execute(text("SELECT * FROM coverage"))}
     engine.dispose()
     assert table == {(a, int(y)): o for (a, y), o in outcomes.items()}
-    assert ("coverage: 4 manifest rows — found 1, no report listed 1, fetch failed 1, not a report 1"
-            in stdout)
+    assert ("coverage: 5 manifest rows — found 1, no report listed 1, fetch failed 1, not a report 1, "
+            "year mismatch 1" in stdout)
     assert f"乙局 2020: fetch failed — {portal.url('/r/gone.pdf')}: the portal answered HTTP 404" in stdout
 
 

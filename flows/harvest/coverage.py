@@ -15,12 +15,13 @@ from pathlib import Path
 
 from ..outputs import CsvWriter, atomic_open
 from .crawl import Row
+from .links import same_body
 from .raw_store import RawStore
 
 COVERAGE_COLUMNS = ("agency", "year", "url", "outcome", "reason", "reports", "sha256")
 OUTCOMES = ("found", "no report listed", "fetch failed", "not a report", "year mismatch",
             "agency mismatch", "duplicate", "no report found", "not crawled")
-YIELDED = ("found", "agency mismatch")  # a report taken for the row
+YIELDED = ("found", "agency mismatch")  # a report taken for the row and found to be one
 COVERAGE_CSV = "coverage.csv"
 CSV_ENCODING = "utf-8-sig"  # a BOM, as the dataset's CSVs: Excel on Chinese Windows reads it right
 
@@ -45,14 +46,35 @@ def coverage(store: RawStore, rows: Iterable[Row]) -> list[dict]:
     return found
 
 
-def mark_not_reports(entries: list[dict], statuses: dict[str, str]) -> None:
-    """After extraction: a row whose every report was read as no report (`statuses`: sha256 →
-    the document's status) is `not a report`."""
+def check_extracted(entries: list[dict], facts: dict[str, dict]) -> None:
+    """After extraction (`facts`: sha256 → the document's status and the meta.year and
+    meta.agency it states): a row whose every report was read as no report is `not a report`;
+    one whose report states another year or body than the manifest's row is a mismatch (the
+    report stays stored under the row; the reason says what it states)."""
     for entry in entries:
         shas = entry["sha256"].split()
-        if entry["outcome"] in YIELDED and shas and all(statuses.get(s) == "not_a_report" for s in shas):
+        if entry["outcome"] not in YIELDED or not shas or any(s not in facts for s in shas):
+            continue
+        read = [facts[s] for s in shas]
+        if all(f["status"] == "not_a_report" for f in read):
             entry["outcome"] = "not a report"
             entry["reason"] = "what was fetched holds no report's template tables or headings"
+            continue
+        own = next((f for f in read if f["status"] == "ok"), read[0])
+        if entry["year"] and _year(own.get("year")) and _year(own["year"]) != entry["year"]:
+            entry["outcome"] = "year mismatch"
+            entry["reason"] = (f"the report states {own['year']}, the manifest {entry['year']} "
+                               "(stored under the manifest's year; correct the row if the report is right)")
+        elif entry["agency"] and own.get("agency") and not same_body(str(own["agency"]), entry["agency"]):
+            entry["outcome"] = "agency mismatch"
+            entry["reason"] = f"the report names {own['agency']}, the manifest {entry['agency']}"
+
+
+def _year(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def counts(entries: list[dict]) -> dict[str, int]:
@@ -61,8 +83,8 @@ def counts(entries: list[dict]) -> dict[str, int]:
 
 
 def yielded(entries: list[dict]) -> bool:
-    """Did any row give a report?"""
-    return any(e["outcome"] in YIELDED for e in entries)
+    """Did any row give a report? (One stored although its own year disagrees counts.)"""
+    return any(e["outcome"] in YIELDED or (e["outcome"] == "year mismatch" and e["reports"]) for e in entries)
 
 
 def write_coverage(entries: list[dict], path: Path) -> Path:
