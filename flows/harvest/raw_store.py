@@ -5,6 +5,10 @@ extraction can be redone from here without going back to the portals.
     RAW/objects/ab/<sha256>.<format>   the files, named by content (duplicates stored once)
     RAW/manifest.sqlite                fetches and crawls (SQLite: a killed harvest leaves it whole)
     RAW/manifest.csv                   the fetches table for people, rewritten after each harvest
+    RAW/coverage.csv                   every manifest row's outcome (flows.harvest.coverage)
+
+A fetch and a crawl are recorded per manifest row (url, agency, year): one file taken by two
+rows has both rows' records, and a new row naming a known listing is a crawl of its own.
 
 An object is renamed into place before its row is committed, so a row never points at a
 missing file; a file without a row (killed in between) is simply fetched again and found.
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS fetches (
     UNIQUE (url, source, agency, year));
 CREATE INDEX IF NOT EXISTS fetches_sha ON fetches (sha256);
 CREATE INDEX IF NOT EXISTS fetches_url ON fetches (url);
+CREATE INDEX IF NOT EXISTS fetches_row ON fetches (source, agency, year);
 CREATE TABLE IF NOT EXISTS crawls (
     source TEXT, agency TEXT, year TEXT, finished_at TEXT, status TEXT, reports INTEGER, note TEXT,
     outcome TEXT, reason TEXT, PRIMARY KEY (source, agency, year));
