@@ -380,7 +380,10 @@ def test_links_as_portals_write_them():
     html = page('<p>附件：<a href="javascript:void(0)" onclick="openFile(\'/attach/0/a1\')">年报</a></p>'
                 '<p><a href="javascript:window.open(\'/uploadfiles/2021/b2.pdf\')">全文</a></p>'
                 '<p><a href="/download.do?fileName=c3.docx">c3</a></p><p><a href="/x/d4">2020年度报告.wps</a></p>'
-                '<p><a href="/e5">新闻</a></p>')
+                '<p><a href="/e5">新闻</a></p><p><a href="/f6" download>保存</a></p>'
+                '<iframe src="/pdfjs/web/viewer.html?file=/up/g7.pdf"></iframe><iframe src="/video/h8"></iframe>')
     links = {link.url.rsplit("/", 1)[-1]: link for link in parse_page(html, "http://h/art/1.shtml").links}
-    assert {k for k, link in links.items() if link.is_attachment()} == {"a1", "b2.pdf", "download.do?fileName=c3.docx", "d4"}
+    assert {k for k, link in links.items() if link.is_attachment()} == {
+        "a1", "b2.pdf", "download.do?fileName=c3.docx", "d4", "f6", "g7.pdf"}
+    assert "h8" not in links
     assert links["a1"].attached and not links["e5"].is_attachment() and not links["index.html"].is_attachment()

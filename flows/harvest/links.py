@@ -3,9 +3,10 @@ attached, or a listing of reports (with more pages behind 下一页).
 
 Portals differ in everything but words: 年度报告/年报 and the year in a link's text, 附件 and
 a file's name, 下一页 for the next page. Those words are what is matched. An attachment is
-named in many places: the URL's path (/P020210125.pdf), its query (downfile.jsp?filename=x.pdf),
-the link's text (…年度报告.docx), the 附件： block it sits in, or a javascript: link or onclick
-that carries the path; the answer itself (Content-Disposition, the bytes) settles the rest.
+named in many places: the URL's path (/P020210125.pdf), its query (downfile.jsp?filename=x.pdf,
+viewer.html?file=…), the link's text (…年度报告.docx), the 附件： block it sits in, a download
+attribute, a javascript: link or onclick that carries the path, or a frame showing the file;
+the answer itself (Content-Disposition, the bytes) settles the rest.
 """
 
 from __future__ import annotations
@@ -112,18 +113,27 @@ def parse_page(data: bytes, url: str) -> Page:
     base = next((b.get("href") for b in root.iter("base") if b.get("href")), None)
     base = urljoin(url, base) if base else url
     links: dict[str, Link] = {}
-    for a in root.iter("a"):
-        href = _target(a)
+    for a in root.iter("a", "iframe", "embed", "object"):
+        href = _target(a) if a.tag == "a" else (a.get("src") or a.get("data") or "").strip()
         if not href:
             continue
         target = urldefrag(urljoin(base, href))[0]
         if urlsplit(target).scheme not in ("http", "https"):
             continue
         text = " ".join("".join(a.itertext()).split()) or (a.get("title") or "").strip()
-        link = Link(target, text, _in_attachment_block(a))
+        if a.tag != "a":  # a frame is followed only where it shows a document
+            shown = next((v for _, v in parse_qsl(urlsplit(target).query)
+                          if _FILE_NAME.search(v) and v.startswith(("/", "http://", "https://"))), None)
+            if shown:  # a PDF viewer's ?file=/attach/x.pdf: the file itself
+                target = urldefrag(urljoin(base, shown))[0]
+            elif not Link(target, text).names_file():
+                continue
+        # <a download="x.pdf">: the page says the target is a file to save
+        attached = a.get("download") is not None or (a.tag == "a" and _in_attachment_block(a))
+        text = text or (a.get("download") or "").strip()
         old = links.get(target)
-        if old is None or (text and not old.text) or (link.attached and not old.attached):
-            links[target] = Link(target, text or (old.text if old else ""), link.attached or bool(old and old.attached))
+        if old is None or (text and not old.text) or (attached and not old.attached):
+            links[target] = Link(target, text or (old.text if old else ""), attached or bool(old and old.attached))
     pictures: dict[str, Link] = {}
     for img in root.iter("img"):
         src = img_src(img)
