@@ -107,15 +107,26 @@ ROUTES = {
         "庚局2020年政府信息公开工作年度报告", '<p><a href="/go/13">附件下载</a></p>')),
     "/go/13": Route(status=302, headers={"Location": "/dl/13"}),
     "/dl/13": Route(ZIP_G, headers={"Content-Disposition": 'attachment; filename="gen2020.zip"'}),
+    # H: a report page beside links to other years' reports (往年年报, 上一篇): not a listing
+    "/art/2021/2/1/art_1_8.html": Route(report_page(
+        "辛局2020年政府信息公开工作年度报告",
+        '<p>附件：<a href="/up/h8">辛局年报</a></p><div class="related">往年年报：'
+        '<a href="/art/h2019.html">辛局2019年政府信息公开工作年度报告</a> '
+        '<a href="/art/h2018.html">辛局2018年政府信息公开工作年度报告</a></div>'
+        '<p>上一篇：<a href="/art/h2019.html">辛局2019年政府信息公开工作年度报告</a></p>')),
+    "/up/h8": Route(PDF_2021),
+    "/art/h2019.html": Route(report_page("辛局2019年政府信息公开工作年度报告", '<p>附件：<a href="/up/h9">年报</a></p>')),
+    "/up/h9": Route(PDF_2019),
     # the download centre the navigation links to: never followed from a report page
     "/col/col9/index.html": Route(page('<a href="/files/form.doc">申请表.doc</a>')),
 }
 ROWS = [("甲局", 2020, "/art/2021/1/25/art_1_1.html"), ("乙局", 2020, "/art/2021/1/26/art_1_2.shtml"),
         ("丙局", 2020, "/art/2021/1/27/art_1_3.html"), ("丁局", 2020, "/art/2021/1/28/art_1_4.html"),
         ("戊局", 2020, "/art/2021/1/29/art_1_5.html"), ("己局", 2020, "/art/2021/1/30/art_1_6.html"),
-        ("庚局", 2020, "/art/2021/1/31/art_1_7.html")]
+        ("庚局", 2020, "/art/2021/1/31/art_1_7.html"), ("辛局", 2020, "/art/2021/2/1/art_1_8.html")]
 EXPECTED = {"甲局": sha(PDF_A), "乙局": sha(DOCX_B), "丙局": sha(DOCX_C), "丁局": sha(PDF_D),
-            "戊局": sha(DOCX_E), "己局": sha(OLE_F), "庚局": sha(zipfile.ZipFile(BytesIO(ZIP_G)).read("report.docx"))}
+            "戊局": sha(DOCX_E), "己局": sha(OLE_F), "庚局": sha(zipfile.ZipFile(BytesIO(ZIP_G)).read("report.docx")),
+            "辛局": sha(PDF_2021)}
 
 
 def _listing(items: list[tuple[str, str]]) -> bytes:
@@ -167,9 +178,10 @@ def test_attachments_behind_download_links_are_fetched(tmp_path):
         code, stdout = _harvest(manifest, tmp_path / "raw", portal)
         assert code == 0, stdout
         assert portal.hits("/col/col9/index.html") == 0 and portal.hits("/files/form.doc") == 0
+        assert portal.hits("/art/h2019.html") == 0  # other years' reports beside a report
     reports = {r["agency"]: r for r in _db(tmp_path / "raw").execute(
         "SELECT * FROM fetches WHERE role = 'report' AND status = 'ok'")}
-    assert {a: r["sha256"] for a, r in reports.items()} == EXPECTED  # 7 of 7, each under its row
+    assert {a: r["sha256"] for a, r in reports.items()} == EXPECTED  # 8 of 8, each under its row
     assert all(r["year"] == "2020" for r in reports.values())
     assert reports["己局"]["format"] == "doc" and reports["庚局"]["url"].endswith("#report.docx")
     names = {r["url"].rsplit("/", 1)[-1]: r["filename"] for r in _db(tmp_path / "raw").execute(
@@ -178,7 +190,7 @@ def test_attachments_behind_download_links_are_fetched(tmp_path):
     assert names["DownloadAttach?id=9"] == "戊局2020年年度报告.docx"
     coverage = _coverage(tmp_path / "raw" / "coverage.csv")
     assert {k: r["outcome"] for k, r in coverage.items()} == {(a, "2020"): "found" for a, _, _ in ROWS}
-    assert "coverage: 7 manifest rows — found 7" in stdout
+    assert "coverage: 8 manifest rows — found 8" in stdout
 
 
 def test_one_listing_for_several_years(tmp_path):

@@ -196,6 +196,33 @@ class Crawler:
             return found
         if not visit.page or visit.depth >= MAX_DEPTH:
             return 0  # an attachment that answered with a page that is no report
+        if (visit.depth and visit.says) or page.titled_report():
+            self._report_page(page, visit, row, queue, crawl)
+        else:
+            self._listing(page, visit, row, queue, crawl)
+        return 0
+
+    def _report_page(self, page: Page, visit: _Visit, row: Row, queue: deque, crawl: Crawl) -> None:
+        """A report's own page (reached by a report's link, or titled as one year's report):
+        its attachments and the links naming the row's year; links to other years'
+        reports beside it (往年年报, 上一篇) are not a listing. Its title speaks for them."""
+        says = (*visit.says, page.title)
+        if other := year_conflict(row, says):  # another year's report page
+            crawl.other_years.append(f"{other} (at {visit.url})")
+            return
+        links = [link for link in page.report_links(row.year, row.agency)
+                 if link.names_file() or (row.year and row.year in years_named(link.text))]
+        for link in [*links, *page.attachments()]:
+            named = _attachment_says(link)
+            if other := year_conflict(row, [*says, named]):  # not even fetched
+                crawl.other_years.append(f"{other} (at {visit.url})")
+                continue
+            queue.append(_Visit(link.url, visit.depth + 1, visit.url, (*says, named),
+                                link in links and not link.names_file()))
+
+    def _listing(self, page: Page, visit: _Visit, row: Row, queue: deque, crawl: Crawl) -> None:
+        """The row's own page or a listing: links whose text names the year's report, page
+        after page; a page about a report that lists none, its attachments."""
         listed = page.listed_years()
         report_links = page.report_links(row.year, row.agency)
         if row.year and listed and row.year not in listed:
@@ -205,8 +232,7 @@ class Crawler:
             report_links = [link for link in report_links if not years_named(link.text)]
         about_a_report = visit.depth == 0 or page.about_a_report()
         attachments = [] if listed or not about_a_report else page.attachments()
-        # a report page's title (…2019年…年度报告) speaks for its attachments; a listing's not
-        says = visit.says if listed else (*visit.says, page.title)
+        says = visit.says
         for link in report_links:
             if other := year_conflict(row, [*says, link.text]):
                 crawl.other_years.append(f"{other} (at {visit.url})")
@@ -221,7 +247,6 @@ class Crawler:
             queue.append(_Visit(link.url, visit.depth + 1, visit.url, (*says, named), False))
         for link in page.next_pages():  # the next page of a listing is the same depth
             queue.append(_Visit(link.url, visit.depth, visit.url, says, True))
-        return 0
 
     def _pictures(self, page_path: Path, page: Page, url: str, row: Row, crawl: Crawl) -> list[str]:
         """Fetch a report page's pictures into its <sha256>_files/ folder; the URLs that failed."""

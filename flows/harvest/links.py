@@ -82,6 +82,10 @@ class Page:
         """The page's body is a report: the title words and the template's section words."""
         return bool(_REPORT_BODY.search(self.text)) and sum(w in self.text for w in _TEMPLATE_WORDS) >= 3
 
+    def titled_report(self) -> bool:
+        """The page's <title> names one year's report (a listing's names none, or many)."""
+        return bool(_REPORT_WORDS.search(self.title)) and len(years_named(self.title)) == 1
+
     def about_a_report(self) -> bool:
         return bool(_REPORT_WORDS.search(self.text))
 
