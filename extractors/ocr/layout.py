@@ -25,6 +25,10 @@ _BLANK_MARKS = {"/", "\\", "-", "--", "—", "——", "–", "－", "―", "×"
 NUMBER_CHARS = "0123456789-.,% "
 _ONE_LIKE = {"1", "l", "I", "|", "丨"}
 SLASH_SLANT = 13.0  # degrees from vertical: between a "1" and a "/"
+# Ink in a cell: clear print is at most this grey at its darkest (150–300 dpi scans: 0–60);
+# print is faint up to FAINT_INK, past which a cell holds only paper noise and show-through.
+INK_LEVEL = 64
+FAINT_INK = 200
 SHAPE_ONLY_SCORE = 0.6  # a character inferred from its shape, not read: under review's bar
 
 BBox = tuple[float, float, float, float]
@@ -92,6 +96,18 @@ def text_line_crops(cell: np.ndarray, min_height: int, max_gap: int) -> list[np.
     return [tight_crop(cell[a:b]) for a, b in zip(starts, ends) if b - a >= min_height]
 
 
+def darken_faint_ink(cell: np.ndarray) -> np.ndarray:
+    """A cell whose darkest ink is pale (thin strokes blurred by a scan, faded toner) with its
+    contrast stretched so that the ink is as dark as clear print's: the ink threshold of the
+    crops below would see only the cores of its strokes, or nothing. Cells of clear print,
+    and cells holding nothing darker than paper noise, are left as they are."""
+    darkest = int(cv2.medianBlur(cell, 3).min()) if min(cell.shape) >= 3 else int(cell.min())
+    if not INK_LEVEL < darkest < FAINT_INK:
+        return cell
+    lut = 255 - (255 - np.arange(256, dtype=np.float32)) * ((255 - INK_LEVEL) / (255 - darkest))
+    return lut.clip(0, 255).astype(np.uint8)[cell]
+
+
 def for_recognizer(crop: np.ndarray) -> np.ndarray:
     """A cell's line as the recognizer reads it best: doubled (cubic) so that glyphs of a
     150-dpi scan keep their shape through the recognizer's resize to 48 px, then a 3×3 median
@@ -126,6 +142,7 @@ def read_tables(page: PageImage, clean: np.ndarray, tables: list[ImageTable], en
             inner = clean[y0 + inset:y1 - inset, x0 + inset:x1 - inset]
             if inner.size == 0:
                 continue
+            inner = darken_faint_ink(inner)
             for crop in text_line_crops(inner, min_height, max_gap):
                 jobs.append((t, k))
                 crops.append(for_recognizer(crop))

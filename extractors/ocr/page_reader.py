@@ -9,7 +9,7 @@ import pymupdf
 
 from .engines import OcrEngine
 from .layout import OcrPage, read_tables, visual_lines
-from .page_image import DPI, ink_mask, level, prepare, render
+from .page_image import DPI, flatten, ink_mask, level, prepare, render
 from .table_grid import find_rules, find_tables
 
 
@@ -49,5 +49,5 @@ def holds_table(page: pymupdf.Page, dpi: int = DPI, min_cells: int = 6) -> bool:
     """Whether the page (a picture pasted in a document) draws a ruled table: the cheap test,
     with no OCR, of whether a picture is worth reading. Levelled first, since a rule a degree
     askew breaks into runs too short to be taken for a rule."""
-    gray, _, _ = level(render(page, dpi))
+    gray, _, _ = level(flatten(render(page, dpi), dpi))
     return any(len(t.cells) >= min_cells for t in find_tables(find_rules(ink_mask(gray), dpi), dpi))
