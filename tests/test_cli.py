@@ -154,6 +154,7 @@ def test_ctrl_c_in_a_terminal_one_line_cursor_back_and_a_rerun_resumes(tmp_path)
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert text.count("SIGINT; finished documents are kept, rerun to continue") == 1
     assert "\x1b[?25l" in text and text.rfind("\x1b[?25h") > text.rfind("\x1b[?25l")  # cursor shown again
+    assert "elapsed" in text and " left " in text  # the bar's two times, labelled
     deadline = time.monotonic() + 10  # the workers and Prefect's server went with it
     while time.monotonic() < deadline:
         try:
@@ -170,3 +171,22 @@ def test_ctrl_c_in_a_terminal_one_line_cursor_back_and_a_rerun_resumes(tmp_path)
     assert f"({40 - len(kept)} extracted, {len(kept)} already done)" in done.stdout
     assert all((out / name).stat().st_mtime_ns == mtime for name, mtime in kept.items())
     assert "Traceback" not in done.stderr
+
+
+def test_run_reports_each_stage_and_the_documents(tmp_path):
+    """What `nianbao run`'s progress display is told, from the flow itself."""
+    from portal_server import Portal, write_manifest
+    from test_run import serve_reports
+
+    from flows.extract import showing
+    from flows.prefect_api import ensure_api
+    from flows.run_flow import run_flow
+
+    stages, counts = [], []
+    with Portal() as portal:
+        manifest = write_manifest(tmp_path / "manifest.csv", serve_reports(portal, 2))
+        ensure_api()
+        with showing(lambda done, total: counts.append((done, total)), stages.append):
+            run_flow(str(manifest), str(tmp_path / "out"), allow_hosts=[portal.address])
+    assert stages == ["harvest", "extract", "store", "export"]
+    assert counts[0] == (0, 2) and counts[-1] == (2, 2)
