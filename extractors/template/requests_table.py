@@ -6,7 +6,7 @@ import re
 
 from ..document import Cell, Table
 from ..result import Reading
-from ..standard_model import APPLICANT_COLUMNS, OTHER_SUBROWS, REQUEST_ROWS
+from ..standard_model import APPLICANT_COLUMNS, OTHER_SUBROWS, REQUEST_ROWS, request_rows
 from .labels import REQUEST_ROW_PATTERNS, match_label, normalize, strip_numbering
 from .rows import CONF_AMBIGUOUS_ROW, CONF_REPAIRED, RowView, cell_reading
 from .values import MAX_DIGITS
@@ -30,22 +30,53 @@ def read_requests(tables: list[list[RowView]], template: str, grid_reliable: boo
     readings: dict[str, Reading] = {}
     rows_read: set[str] = set()
     group = ""
+    unplaced: list[tuple[int, RowView, dict[int, str]]] = []  # rows of figures, label not read
+    placed: list[tuple[int, str]] = []  # (position, key) of the rows read by their labels
+    at = 0
     for rows in tables:
         header_cols = _header_columns(rows[0].table) if grid_reliable and rows else {}
         for rv in _join_rows_split_by_page_break(rows):
             marks = _GROUP.findall(normalize(rv.label))
             if marks:
                 group = marks[-1]
-            if not rv.values or not rv.labels:
+            if not rv.values:
                 continue
-            key, exact = _row_key(rv, group, template)
-            if key is None or key in rows_read:
+            at += 1
+            key, exact = _row_key(rv, group, template) if rv.labels else (None, False)
+            if key is None:
+                if len(rv.values) >= N:
+                    unplaced.append((at, rv, header_cols))
+                continue
+            if key in rows_read:
                 continue
             rows_read.add(key)
+            placed.append((at, key))
             readings.update(_row_readings(key, exact, rv, header_cols))
+    for key, rv, header_cols in _placed_by_order(unplaced, placed, template, rows_read):
+        rows_read.add(key)
+        readings.update(_row_readings(key, False, rv, header_cols, note=_BY_ORDER))
     if template == "2021" and "other" in rows_read:
         _place_other_row(readings, rows_read)
     return readings
+
+
+_BY_ORDER = "label not read (OCR); the row placed by the template's order between the rows around it"
+
+
+def _placed_by_order(unplaced, placed, template: str, rows_read: set[str]):
+    """Rows of figures whose label OCR garbled (4保护第游合法权益, 3、其他 cut from its group),
+    given the keys the template's fixed row order leaves for them: only between two rows read
+    by their labels, and only where exactly as many keys are missing there as rows stand
+    there. Their figures then face R2 and R3 like any other row's."""
+    order = request_rows(template, "other" in rows_read)
+    for (a, first), (b, last) in zip(placed, placed[1:]):
+        if first not in order or last not in order or order.index(first) >= order.index(last):
+            continue
+        between = [u for u in unplaced if a < u[0] < b]
+        missing = [k for k in order[order.index(first) + 1:order.index(last)] if k not in rows_read]
+        if between and len(between) == len(missing) == b - a - 1:
+            for key, (_, rv, header_cols) in zip(missing, between):
+                yield key, rv, header_cols
 
 
 def _place_other_row(readings: dict[str, Reading], rows_read: set[str]) -> None:
@@ -120,9 +151,8 @@ def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
 
 
 def _row_readings(key: str, exact: bool, rv: RowView,
-                  header_cols: dict[int, str]) -> dict[str, Reading]:
+                  header_cols: dict[int, str], note: str | None = None) -> dict[str, Reading]:
     cells = rv.values
-    note = None
     confidence_cap = 1.0
     if len(cells) > N:
         repaired = _rejoin_split_number(cells)
