@@ -115,6 +115,16 @@ def _covered(mask: np.ndarray, pos: int, a: int, b: int, tol: int, horizontal: b
     return (band > 0).any(axis=0).mean() >= 0.6
 
 
+def _inside(a: int, b: int, tol: int) -> tuple[int, int]:
+    """The stretch of a cell's side a wall test looks at: its ends left out, where the
+    crossing rules are (tol + 1 each), but never all of it. A column narrower than two of
+    those (a grid line from the strokes of glyphs stacked in a narrow cell) left nothing to
+    test, so its walls were never found and the cells above and below it merged: the header
+    of 四 with its figures."""
+    pad = min(tol + 1, max(0, (b - a) // 4))
+    return a + pad, b - pad
+
+
 def _table(h_mask: np.ndarray, v_mask: np.ndarray, origin: tuple[int, int], tol: int, notes: list[str]):
     ys = _line_positions(h_mask, 1, tol)
     xs = _line_positions(v_mask, 0, tol)
@@ -125,11 +135,10 @@ def _table(h_mask: np.ndarray, v_mask: np.ndarray, origin: tuple[int, int], tol:
         notes.append(f"a ruled grid of {n_r}×{n_c} cells, over the {MAX_GRID_CELLS}-cell limit: "
                      "not read as a table, its text read as text")
         return None
-    pad = tol + 1  # keep the crossing rules out of each wall test
     merged = merge_cells(
         n_r, n_c,
-        lambda r, c: _covered(v_mask, xs[c], ys[r] + pad, ys[r + 1] - pad, tol, horizontal=False),
-        lambda r, c: _covered(h_mask, ys[r], xs[c] + pad, xs[c + 1] - pad, tol, horizontal=True))
+        lambda r, c: _covered(v_mask, xs[c], *_inside(ys[r], ys[r + 1], tol), tol, horizontal=False),
+        lambda r, c: _covered(h_mask, ys[r], *_inside(xs[c], xs[c + 1], tol), tol, horizontal=True))
     if merged is None:
         return None  # a box drawn around text
     found, owner_of = merged
