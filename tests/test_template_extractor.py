@@ -259,3 +259,17 @@ def test_a_row_whose_label_ocr_garbled_is_placed_by_the_template_order():
     broken = broken[:at] + broken[broken.index("\t4保护第游"):]
     readings = extract_fields(parse_text_dump(broken)).readings
     assert readings["requests.denied_third_party.total"].prov.method == "absent"
+
+
+def test_a_group_label_beside_a_garbled_row_label_does_not_name_the_row():
+    """（六）其他处理 | 1.申请人无正当理由…: OCR garbled the sub-row's own label, and the
+    group's words alone would make it the older single row （六）. It is the row the
+    template's order leaves between 5.要求… and 2.申请人逾期…: sub-row 1."""
+    doc = generate(3, "2021", "txt", errors=False)
+    text = doc.data.decode("utf-8")
+    own = "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"
+    assert own in text
+    readings = extract_fields(parse_text_dump(text.replace(own, "正、申人无正当理由期不府信息公开申请"))).readings
+    assert "requests.other.total" not in readings
+    key = "requests.other_no_correction.total"
+    assert readings[key].value == doc.gold["fields"][key] and "template's order" in readings[key].prov.note

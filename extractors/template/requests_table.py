@@ -141,6 +141,12 @@ def _row_key(rv: RowView, group: str, template: str) -> tuple[str | None, bool]:
     match = match_label(rv.label, REQUEST_ROW_PATTERNS)
     if match is None:
         return None, False
+    if len(rv.labels) > 1 and rv.labels[-1].text.strip() \
+            and match_label(rv.labels[-1].text, REQUEST_ROW_PATTERNS) is None \
+            and match_label(" ".join(c.text for c in rv.labels[:-1]), REQUEST_ROW_PATTERNS) is not None:
+        # What matched is the group's label beside the row's own, which OCR garbled:
+        # （六）其他处理 | 1.申请人无正当理由… is the sub-row 1., not the older row （六）.
+        return None, False
     key = match.key
     if key.startswith("other_") and template == "2019":
         return None, False
