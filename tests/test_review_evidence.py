@@ -20,7 +20,7 @@ from extractors.readers import read
 from extractors.result import DocumentResult, FieldProvenance
 from extractors.synth import generate
 from extractors.synth.scan import ScanStyle, scan_pdf
-from flows.review.evidence import HIGHLIGHT, cell_image, evidence, table_html
+from flows.review.evidence import HEADER_PAD, HEADING, HIGHLIGHT, SEPARATOR, cell_image, evidence, header_rows, table_html
 
 MARGIN, ZOOM = 30.0, 2.0
 needs_ocr = pytest.mark.skipif(reader_engine() is None, reason="no OCR engine installed")
@@ -37,13 +37,14 @@ def _table_fields(result: DocumentResult) -> dict[str, FieldProvenance]:
 
 
 def _assert_outlined(png: bytes, cell: pymupdf.Rect, margin: float = MARGIN, zoom: float = ZOOM) -> None:
-    """The crop is the page-wide band around `cell` (display coordinates, page from y=0), and
-    the highlight is drawn on the cell's outline and nowhere else."""
+    """The crop ends with the page-wide band around `cell` (display coordinates, page from
+    y=0; the table's header may be above it), and the highlight is drawn on the cell's
+    outline and nowhere else."""
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
-    top = max(0.0, cell.y0 - margin)
+    top = cell.y1 + margin - image.height / zoom  # where the page would begin, were it one band
     assert image.width >= cell.x1 * zoom
-    assert (cell.y1 - top) * zoom - 2 <= image.height <= (cell.height + 2 * margin) * zoom + 2
+    assert image.height >= (cell.height + margin) * zoom - 2
     pixels = np.asarray(image.convert("RGB")).astype(int)
     red = (np.abs(pixels - np.array(HIGHLIGHT)).sum(axis=2) < 60)
     x0, x1 = round(cell.x0 * zoom), round(cell.x1 * zoom)
@@ -152,6 +153,77 @@ def test_scanned_pdf_crop_outlines_the_ocr_cell(tmp_path):
         _assert_outlined(cell_image(path, prov), pymupdf.Rect(prov.bbox))
 
 
+# ---- the header rows above the crop ---------------------------------------------------------
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _near(pixels: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
+    return np.abs(pixels - np.array(color)).sum(axis=2) < 60
+
+
+def _page_png(path: Path, page: int, clip: pymupdf.Rect) -> np.ndarray:
+    with pymupdf.open(path) as pdf:
+        pix = pdf[page - 1].get_pixmap(matrix=pymupdf.Matrix(ZOOM, ZOOM), clip=clip, colorspace=pymupdf.csRGB,
+                                       alpha=False)
+    return np.asarray(Image.frombytes("RGB", (pix.width, pix.height), pix.samples)).astype(int)
+
+
+def _heading_text(path: Path, page: int, boxes: list[pymupdf.Rect]) -> list[str]:
+    with pymupdf.open(path) as pdf:
+        return ["".join(pdf[page - 1].get_textbox(b).split()) for b in boxes]
+
+
+@pytest.mark.parametrize("key,heading", [("requests.total.total", "总计"), ("requests.total.natural", "自然人")])
+def test_a_crop_far_below_the_header_has_the_header_rows_above_it(pdf_report, key, heading):
+    path, result = pdf_report
+    prov = result.provenance[key]
+    page, rows, over = header_rows(path, prov)
+    assert page == prov.page and rows.y1 + HEADER_PAD < prov.bbox[1] - MARGIN  # far: a strip of its own
+    assert heading in _heading_text(path, page, over)  # the column's own heading, outlined
+    png = cell_image(path, prov)
+    _assert_outlined(png, pymupdf.Rect(prov.bbox))
+    shown = _pixels(png)
+    with pymupdf.open(path) as pdf:
+        width = pdf[page - 1].rect.width
+    strip = _page_png(path, page, pymupdf.Rect(0, rows.y0 - HEADER_PAD, width, rows.y1 + HEADER_PAD))
+    top = shown[:strip.shape[0]]
+    blue = _near(top, HEADING)
+    assert blue.any()  # the heading outlined, in the strip
+    assert (top == strip)[~blue].all()  # elsewhere the strip is the page's header, as printed
+    assert (shown[strip.shape[0]] == SEPARATOR).all()  # then a line, then the band
+    assert not _near(shown[strip.shape[0]:], HEADING).any()
+
+
+def test_the_first_row_under_the_header_is_one_band_from_the_header_down(pdf_report):
+    path, result = pdf_report
+    prov = result.provenance["requests.new.total"]  # 一、本年新收…, right under the header
+    page, rows, over = header_rows(path, prov)
+    assert "总计" in _heading_text(path, page, over)
+    image = Image.open(io.BytesIO(cell_image(path, prov)))
+    assert abs(image.height - (prov.bbox[3] + MARGIN - (rows.y0 - HEADER_PAD)) * ZOOM) <= 2
+    assert _near(_pixels(cell_image(path, prov)), HEADING).any()
+
+
+def test_a_table_going_on_from_the_page_before_has_its_header_from_there(tmp_path):
+    path = tmp_path / "split.pdf"  # 三's table starts low on page 2 and goes on to page 3
+    path.write_bytes(generate(11, "2021", "pdf", table_at=(("requests", 0.74),)).data)
+    prov = _extract(path).provenance["requests.total.total"]
+    page, rows, over = header_rows(path, prov)
+    assert page == prov.page - 1 and "总计" in _heading_text(path, page, over)
+    _assert_outlined(cell_image(path, prov), pymupdf.Rect(prov.bbox))
+
+
+def test_prose_and_ocr_fields_have_no_header(pdf_report):
+    path, result = pdf_report
+    prose = next(p for p in result.provenance.values() if p.method in ("prose", "title"))
+    assert header_rows(path, prose) is None
+    ocr = FieldProvenance("table", table="t0", row=3, col=1, raw="1", page=2, bbox=(300, 300, 330, 315),
+                          source="ocr")
+    assert header_rows(path, ocr) is None  # finding it would take OCR
+
+
 # ---- pictures in DOCX/HTML before a native table: crops, and the extraction's table ids ---
 
 @pytest.fixture(scope="module")
@@ -217,6 +289,41 @@ def test_native_tables_mark_the_field_cell(tmp_path, fmt):
     result = _extract(path)
     assert _assert_tables_shown(path, result) > 100
     assert cell_image(path, result.provenance["requests.granted.natural"]) is None
+
+
+def _grid(html: str) -> list[list[tuple[str, int, int, bool]]]:
+    """Each row's cells as (text, first column, span, hit), spans counted."""
+    rows = []
+    for tr in lxml.html.fragment_fromstring(html).iter("tr"):
+        col, cells = 0, []
+        for td in tr.iter("td"):
+            span = int(td.get("colspan", 1))
+            cells.append(("".join(td.itertext()), col, span, "hit" in (td.get("class") or "").split()))
+            col += span
+        rows.append(cells)
+    return rows
+
+
+def _column_of(grid, text: str) -> set[int]:
+    return {col for row in grid for t, col, span, _ in row if t == text and span == 1}
+
+
+@pytest.mark.parametrize("template,key,heading", [("2021", "requests.other_misc.total", "总计"),
+                                                  ("2019", "requests.granted.natural", "自然人"),
+                                                  ("2021", "suit_direct.total", "总计")])
+def test_a_text_dumps_table_is_shown_in_its_columns(tmp_path, template, key, heading):
+    path = generate(8, template, "txt").write(tmp_path)
+    prov = _extract(path).provenance[key]
+    html = table_html(path, prov)
+    grid = _grid(html)
+    widths = {sum(span for _, _, span, _ in row) for row in grid}
+    assert len(widths) == 1  # every row as wide as the table
+    [(text, col, _, _)] = [c for row in grid for c in row if c[3]]
+    assert text == prov.raw
+    assert col in _column_of(grid, heading)  # the figure under its own heading
+    width = widths.pop()  # every figure row's last figure in the last column (the total's)
+    figures = [row for row in grid if row and row[-1][0].strip().isdigit()]
+    assert figures and all(row[-1][1] + row[-1][2] == width for row in figures)
 
 
 def test_html_spans_are_kept(tmp_path):
