@@ -5,9 +5,11 @@ posts, foreign Host headers, path traversal, a report's `<script>`)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 
+import lxml.html
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -16,7 +18,9 @@ from extractors.evaluate import load_gold
 from flows import store
 from flows.review.app import Review, create_app
 from flows.review.gold import export_gold
-from flows.review.queue import BadValue, latest_decisions, load_items, parse_value
+from extractors.pipeline import extract_file
+from extractors.synth import generate
+from flows.review.queue import BadValue, Filters, latest_decisions, load_items, open_items, parse_value
 from flows.review.source import open_source
 from review_cases import SCRIPT, build_review_db
 
@@ -172,3 +176,119 @@ def test_a_reports_script_shows_as_text(served):
     assert SCRIPT not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def _exported(client, token, folder) -> dict[tuple[str, str], dict]:
+    client.post("/export", data={"csrf": token})
+    with open(folder / "export" / "fields.csv", encoding="utf-8-sig") as fh:
+        return {(r["document"], r["key"]): r for r in csv.DictReader(fh)}
+
+
+def test_the_queue_shows_body_year_and_value(served):
+    client, engine, items, ids, _ = served
+    page = lxml.html.fromstring(client.get("/").text)
+    rows = {tuple(td.text_content().strip() for td in tr.iter("td"))[:3] for tr in page.iter("tr")}
+    assert ("桃源市人民政府 2024年", "suit_direct.total", "4") in rows  # r4.html, as the report names itself
+    assert ("r1.pdf 2021年", "meta.agency", "null") in rows  # a report naming no body: its file
+    options = [o.text_content() for o in page.xpath('//select[@name="report"]/option')]
+    assert "桃源市人民政府 2024年" in options
+
+
+def test_a_failed_rule_is_decided_once_for_its_fields(served):
+    client, engine, items, ids, folder = served
+    rid = ids["r4.html"]
+    token = _token(client.get("/").text)
+    fields = [i.field for i in items if i.report_id == rid]
+    assert len(fields) == 5 and all(i.rules == ("R4",) for i in items if i.report_id == rid)
+    _decide(client, token, rid, "suit_direct.other", "correct", "1")  # decided before: kept
+    page = client.get(f"/field/{rid}/suit_direct.total").text
+    assert "The report prints this error: decide all 5 fields" in page
+    form = {"csrf": token, "report_id": rid, "rule": "R4", "scope": "group suit_direct"}
+    assert client.post("/decide-rule", data={**form, "csrf": "guess"}).status_code == 403
+    assert client.post("/decide-rule", data={**form, "scope": "group review"}).status_code == 400
+    reply = client.post("/decide-rule", data=form, follow_redirects=False)
+    assert reply.status_code == 303
+    decided = latest_decisions(engine, rid)
+    assert {k: d.action for (_, k), d in decided.items()} == {
+        **{k: "source_error" for k in fields}, "suit_direct.other": "correct"}
+    assert not open_items(items, latest_decisions(engine), Filters(report=rid))
+    rows = _exported(client, token, folder)
+    assert rows[("r4.html", "suit_direct.total")]["decision"] == "source_error"
+    assert rows[("r4.html", "suit_direct.other")]["value_num"] == "1"
+
+
+def test_undo_opens_the_field_again_and_keeps_the_trail(served):
+    client, engine, items, ids, folder = served
+    rid = ids["x1.pdf"]
+    token = _token(client.get("/").text)
+    first, second, _ = [i.field for i in items if i.report_id == rid]
+    _decide(client, token, rid, first, "correct", "5")
+    _decide(client, token, rid, second, "accept")
+    listed = client.get("/decided").text
+    assert 'id="decided-count">2<' in listed and first in listed and second in listed
+    assert client.post("/undo", data={"csrf": "", "report_id": rid, "key": first}).status_code == 403
+    reply = client.post("/undo", data={"csrf": token, "report_id": rid, "key": first}, follow_redirects=False)
+    assert reply.status_code == 303 and reply.headers["location"] == "/decided"
+    assert (rid, first) not in latest_decisions(engine)
+    assert first in {i.field for i in open_items(items, latest_decisions(engine), Filters(report=rid))}
+    assert 'id="decided-count">1<' in client.get("/decided").text
+    with engine.connect() as conn:
+        trail = conn.execute(select(store.decisions).order_by(store.decisions.c.id)).all()
+    assert [(r.field, r.action) for r in trail] == [(first, "correct"), (second, "accept"), (first, "undo")]
+    assert trail[-1].reviewer == "tester" and "correct" in trail[-1].note
+    rows = _exported(client, token, folder)
+    assert rows[("x1.pdf", first)]["decision"] == "" and rows[("x1.pdf", first)]["value_num"] != "5"
+    assert rows[("x1.pdf", second)]["decision"] == "accepted"
+    client.post("/undo", data={"csrf": token, "report_id": rid, "key": first})  # nothing left to undo
+    _decide(client, token, rid, first, "skip")
+    with engine.connect() as conn:
+        assert [r.action for r in conn.execute(select(store.decisions.c.action))][3:] == ["skip"]
+    assert latest_decisions(engine)[(rid, first)].action == "skip"  # open, skipped
+
+
+@pytest.fixture()
+def run_folder(tmp_path):
+    """A `run` output: the file kept under its hash, the manifest's body, year and URL."""
+    data = generate(9, "2021", "html", errors=["R4"]).data
+    raw = tmp_path / "raw" / f"{hashlib.sha256(data).hexdigest()}.html"
+    raw.parent.mkdir()
+    raw.write_bytes(data)
+    engine = store.connect(store.database_url(None, tmp_path))
+    source = {"agency": "某市交通运输局", "year": 2022, "url": "https://www.example.gov.cn/xxgk/2023/nb.html",
+              "raw_path": str(raw)}
+    store.save_result(engine, extract_file(raw), source, store.start_run(engine, {"command": "run"}))
+    odd = generate(7, "2021", "html", errors=["R1"]).data
+    odd_raw = tmp_path / "raw" / f"{hashlib.sha256(odd).hexdigest()}.html"
+    odd_raw.write_bytes(odd)
+    store.save_result(engine, extract_file(odd_raw), {"url": "javascript:alert(1)", "raw_path": str(odd_raw)},
+                      store.start_run(engine, {"command": "run"}))
+    engine.dispose()
+    return tmp_path, raw, odd_raw
+
+
+def test_a_run_folder_names_reports_by_body_and_year_and_links_the_source(run_folder):
+    folder, raw, odd_raw = run_folder
+    source = open_source(str(folder))
+    items = load_items(source.engine)
+    client = TestClient(create_app(Review(source.engine, items, "tester", None), ["testserver"]))
+    queue = lxml.html.fromstring(client.get("/").text).text_content()
+    assert "某市交通运输局 2022年" in queue
+    assert not re.search(r"[0-9a-f]{64}", queue)  # no hash shown
+    item = next(i for i in items if i.document == raw.name)
+    page = client.get(f"/field/{item.report_id}/{item.field}").text
+    shown = lxml.html.fromstring(page)
+    assert shown.get_element_by_id("report-name").text_content() == "某市交通运输局 2022年"
+    assert shown.get_element_by_id("source-url").get("href") == "https://www.example.gov.cn/xxgk/2023/nb.html"
+    assert not re.search(r"[0-9a-f]{64}", shown.xpath("//main")[0].text_content())
+    download = client.get(shown.get_element_by_id("source-file").get("href"))
+    assert download.status_code == 200 and download.content == raw.read_bytes()
+    assert download.headers["content-disposition"].startswith("attachment")  # never run in the app's origin
+    assert download.headers["content-type"] == "application/octet-stream"
+    other = next(i for i in items if i.document == odd_raw.name)
+    page = client.get(f"/field/{other.report_id}/{other.field}").text
+    assert "javascript:" not in page and 'id="source-url"' not in page
+    odd_raw.unlink()  # the file gone: no link, and nothing served
+    page = client.get(f"/field/{other.report_id}/{other.field}").text
+    assert 'id="source-file"' not in page
+    assert client.get(f"/source/{other.report_id}").status_code == 404
+    assert client.get("/source/999").status_code == 404

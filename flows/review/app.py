@@ -6,7 +6,9 @@ answered (a page on another site cannot reach it by DNS rebinding); every form c
 per-server token and a request from another origin is refused (cross-site requests);
 pages are autoescaped templates under a Content-Security-Policy with no inline script, so
 a report's `<script>` shows as text; no path is ever taken from a request: evidence is
-found by report id and field key, and the only files served are the app's own assets.
+found by report id and field key, and the only files served are the app's own assets and a
+report's source file, found by report id and sent as a download (never shown in the app's
+origin, where an HTML report's scripts would run).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -26,9 +28,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from extractors.standard_model import APPEAL_GROUPS
 
 from .. import export as exports
+from .decided import NoSuchRule, decide_rule, decided_fields, undo
 from .evidence import Evidence, cell_image, evidence
 from .queue import (ACTIONS, BadValue, Filters, FieldView, Item, field_view, latest_decisions, open_items,
                     parse_value, record)
+from .reports import report_names, shown_values
 
 HERE = Path(__file__).parent
 SECTIONS = ("meta", "active", "requests", "appeals", "text")
@@ -58,6 +62,7 @@ def create_app(review: Review, hosts: list[str]) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     token = secrets.token_urlsafe(32)
     index = {(i.report_id, i.field): i for i in review.items}
+    names = report_names(review.engine)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -79,10 +84,12 @@ def create_app(review: Review, hosts: list[str]) -> FastAPI:
         filters = Filters(report, section or None, rule or None, reason or None)
         decided = latest_decisions(review.engine)
         todo = open_items(review.items, decided, filters)
-        return page(request, "queue.html", items=todo[:200], left=len(todo), total=len(review.items),
+        shown = todo[:200]
+        return page(request, "queue.html", items=shown, values=shown_values(review.engine, shown), names=names,
+                    left=len(todo), total=len(review.items),
                     done=sum(1 for d in decided.values() if d.action != "skip"),
                     filters=filters, query=_query(filters), sections=SECTIONS, rules=RULES,
-                    reports=sorted({(i.report_id, i.document) for i in review.items}))
+                    reports=sorted({names[i.report_id] for i in review.items}, key=lambda n: (n.label, n.id)))
 
     @app.get("/next")
     def next_item(report: int | None = None, section: str | None = None, rule: str | None = None,
@@ -104,8 +111,18 @@ def create_app(review: Review, hosts: list[str]) -> FastAPI:
         filters = Filters(report, section or None, rule or None, reason or None)
         view = field_view(review.engine, item)
         left = len(open_items(review.items, latest_decisions(review.engine), filters))
-        return page(request, "field.html", view=view, left=left, filters=filters, query=_query(filters),
-                    evidence=_evidence(review, view), error=error, actions=ACTIONS, appeal_groups=APPEAL_GROUPS)
+        return page(request, "field.html", view=view, about=names[report_id], left=left, filters=filters,
+                    query=_query(filters), evidence=_evidence(review, view), error=error, actions=ACTIONS,
+                    appeal_groups=APPEAL_GROUPS)
+
+    @app.get("/source/{report_id}")
+    def source_file(report_id: int):
+        name = names.get(report_id)
+        if name is None or not name.has_file:
+            raise HTTPException(404, "the run kept no source file for this report")
+        # a download: an HTML report opened here would run its scripts as this app
+        return FileResponse(name.raw_path, media_type="application/octet-stream", filename=name.document,
+                            content_disposition_type="attachment")
 
     @app.get("/evidence/{report_id}/{key}.png")
     def evidence_image(report_id: int, key: str):
@@ -136,6 +153,34 @@ def create_app(review: Review, hosts: list[str]) -> FastAPI:
                                     status_code=303)
         record(review.engine, report_id, key, action, review.reviewer, typed, note)
         return RedirectResponse(f"/next?{_query(filters)}", status_code=303)
+
+    @app.post("/decide-rule")
+    def decide_whole_rule(report_id: int = Form(), rule: str = Form(), scope: str = Form(), note: str = Form(""),
+                          csrf: str = Form(""), report: str = Form(""), section: str = Form(""),
+                          rule_filter: str = Form(""), reason: str = Form("")):
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(403, "stale or missing form token: reload the page")
+        try:
+            decide_rule(review.engine, report_id, rule, scope, review.reviewer, note)
+        except NoSuchRule as err:
+            raise HTTPException(400, str(err)) from None
+        filters = Filters(int(report) if report.isdigit() else None, section or None, rule_filter or None,
+                          reason or None)
+        return RedirectResponse(f"/next?{_query(filters)}", status_code=303)
+
+    @app.get("/decided", response_class=HTMLResponse)
+    def decided(request: Request):
+        done = decided_fields(review.engine, review.items)
+        return page(request, "decided.html", decided=done, names=names, query="")
+
+    @app.post("/undo")
+    def undo_decision(report_id: int = Form(), key: str = Form(), csrf: str = Form("")):
+        if not secrets.compare_digest(csrf, token):
+            raise HTTPException(403, "stale or missing form token: reload the page")
+        if (report_id, key) not in index:
+            raise HTTPException(400, "no such flagged field")
+        undo(review.engine, report_id, key, review.reviewer)
+        return RedirectResponse("/decided", status_code=303)
 
     @app.post("/export", response_class=HTMLResponse)
     def export(request: Request, csrf: str = Form("")):
