@@ -48,6 +48,40 @@ class UnionFind:
             self.parent[ra] = rb
 
 
+def _rectangles(cells: list[tuple[int, int]], wall_left, wall_above) -> list[list[int]]:
+    """A region of grid cells joined through missing walls, as the rectangles it stands for.
+    A table's cells are rectangles, so a region that is not one was joined through a wall
+    that is there but was not seen (a rule broken by a shadow, a stroke taken for a rule
+    splitting a header): it is cut into column runs (cells joined to the ones below), then
+    runs side by side with the same rows joined. Label cells spanning rows, the commonest
+    merge, survive that; the side-by-side join that made an L does not."""
+    rows = [r for r, _ in cells]
+    cols = [c for _, c in cells]
+    box = [min(rows), min(cols), max(rows), max(cols)]
+    if len(cells) == (box[2] - box[0] + 1) * (box[3] - box[1] + 1):
+        return [box]
+    inside = set(cells)
+    runs: list[list[int]] = []
+    for r, c in sorted(cells, key=lambda rc: (rc[1], rc[0])):
+        last = runs[-1] if runs else None
+        if last and last[1] == c and last[2] == r - 1 and (r - 1, c) in inside and not wall_above(r, c):
+            last[2] = r
+        else:
+            runs.append([r, c, r, c])
+    merged = True
+    while merged:  # join runs side by side that cover the same rows, with no wall between
+        merged = False
+        for a in runs:
+            b = next((b for b in runs if b is not a and b[0] == a[0] and b[2] == a[2] and b[1] == a[3] + 1
+                      and all(not wall_left(r, b[1]) for r in range(a[0], a[2] + 1))), None)
+            if b is not None:
+                a[3] = b[3]
+                runs.remove(b)
+                merged = True
+                break
+    return runs
+
+
 def merge_cells(n_rows: int, n_cols: int, wall_left: Callable[[int, int], bool],
                 wall_above: Callable[[int, int], bool]) -> tuple[list[MergedCell], list[list[int]]] | None:
     """`wall_left(r, c)`: a rule separates elementary cell (r, c) from (r, c-1);
@@ -65,11 +99,14 @@ def merge_cells(n_rows: int, n_cols: int, wall_left: Callable[[int, int], bool],
         for c in range(n_cols):
             if not wall_above(r, c):
                 sets.union(r * n_cols + c, (r - 1) * n_cols + c)
-    spans: dict[int, list[int]] = {}  # root → [r0, c0, r1, c1]
+    regions: dict[int, list[tuple[int, int]]] = {}
     for r in range(n_rows):
         for c in range(n_cols):
-            s = spans.setdefault(sets.find(r * n_cols + c), [r, c, r, c])
-            s[0], s[1], s[2], s[3] = min(s[0], r), min(s[1], c), max(s[2], r), max(s[3], c)
+            regions.setdefault(sets.find(r * n_cols + c), []).append((r, c))
+    spans: dict[int, list[int]] = {}  # region id → [r0, c0, r1, c1]
+    for cells_of in regions.values():
+        for rect in _rectangles(cells_of, wall_left, wall_above):
+            spans[len(spans)] = rect
     if len(spans) < 2:
         return None
     # Grid lines that start no cell (a rule drawn only inside a merged area) are no row/column.
