@@ -7,6 +7,7 @@
     nianbao harvest MANIFEST --raw DIR [--allow-host HOST[:PORT]]... [--refresh] [--threads N]
     nianbao run MANIFEST --out DIR [--raw DIR] [--db URL] [harvest and extract options]
     nianbao review [export|export-gold] SOURCE [--port N] [--reviewer NAME] [--out DIR]
+    nianbao compare SOURCE --out DIR [--aliases CSV]
 
 `extract` exits 0 when the batch finished and some input is a report, even if other
 documents are error records; 1 when no input yielded a report (none found, none a report,
@@ -67,12 +68,22 @@ def _closing_lines(summary: dict, wall: float) -> list[str]:
     lines += [
         f"fields: {summary['fields']}, flagged for review: {summary['flagged']}",
         f"rule failures: source {fails['source']}, extraction {fails['extraction']}",
+        *_duplicate_lines(summary.get("duplicates")),
         *_llm_lines(summary.get("llm")),
         f"time: {wall:.1f} s in all, {summary['seconds']:.1f} s in the flow; documents took "
         f"{summary['extract_seconds']:.1f} s of {summary['workers']} workers' time",
         f"outputs: {summary['out']}",
     ]
     return lines
+
+
+def _duplicate_lines(dup: dict | None) -> list[str]:
+    """Reports of one body and year (flows.duplicates), when there are several of any."""
+    if not dup or not (dup["duplicates"] or dup["conflicts"]):
+        return []
+    return [f"same body and year: {dup['groups_with_duplicates']} groups with duplicates ({dup['duplicates']} "
+            f"reports), {dup['groups_with_conflicts']} with conflicts ({dup['conflicts']} reports, the fields "
+            "that differ flagged); the reports table holds one report of each"]
 
 
 def _llm_lines(llm: dict | None) -> list[str]:
@@ -294,8 +305,20 @@ def _cmd_harvest(args: argparse.Namespace) -> int:
     crawls = ", ".join(f"{k} {v}" for k, v in sorted(summary["crawls"].items()))
     print(f"rows: {summary['rows']} ({crawls}); requests: {summary['requests']}; "
           f"reports found: {summary['reports_found']}, in the store: {summary['reports_in_store']}")
-    print(f"raw store: {args.raw} (manifest.csv lists every fetch)")
-    return 0
+    return _coverage_end(summary["coverage"], f"raw store: {args.raw} (manifest.csv lists every fetch, "
+                         "coverage.csv every row's outcome)")
+
+
+def _coverage_end(entries: list[dict], where: str) -> int:
+    """Each manifest row without a report and why; 1 when no row gave a report."""
+    from .harvest.coverage import report_lines, yielded
+
+    print("\n".join(report_lines(entries)))
+    print(where)
+    if yielded(entries):
+        return 0
+    print("nianbao: no manifest row gave a report (the reasons are above)", file=sys.stderr)
+    return 1
 
 
 def _harvest_settings(args: argparse.Namespace) -> dict:
@@ -357,7 +380,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"in the raw store")
     print(f"extract: {docs.get('extracted', 0)} extracted, {docs.get('skipped', 0)} already done")
     print(f"database: {summary['database']} — {stored['saved']} reports saved, {stored['unchanged']} unchanged")
-    print(f"exports: {out / 'export'}; time {summary['seconds']:.1f} s")
+    for line in _duplicate_lines(summary.get("duplicates")):
+        print(line)
+    return _coverage_end(summary["coverage"], f"exports: {out / 'export'} (coverage.csv: every manifest row's "
+                         f"outcome); time {summary['seconds']:.1f} s")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from extractors.agency import AliasError
+    from .compare.run import compare
+    from .compare.sources import SourceError
+    from .store import OldSchema
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        args.parser.error(f"--out {out}: exists and is not a folder")
+    if args.aliases and not Path(args.aliases).is_file():
+        args.parser.error(f"--aliases {args.aliases}: no such file")
+    try:
+        summary = compare(args.source, out, Path(args.aliases) if args.aliases else None)
+    except (SourceError, AliasError, OldSchema) as err:
+        args.parser.error(str(err))
+    print(f"{summary['reports']} reports of {summary['bodies']} bodies: {summary['pairs']} pairs of consecutive "
+          f"years, {summary['gaps']} gaps, {summary['skipped']} documents not compared")
+    print(f"cross-year rules: {summary['checks']} checked, failed {summary['failed_source']} (source), "
+          f"{summary['failed_extraction']} (extraction: review.csv)")
+    stored = "; the database's compare_* tables" if summary["database"] else ""
+    print(f"outputs: {out / 'index.html'}, CSV and Parquet in {out}{stored}; time {summary['seconds']:.1f} s")
     return 0
 
 
@@ -404,6 +453,13 @@ def build_parser() -> argparse.ArgumentParser:
     _harvest_options(run)
     _extract_options(run)
     run.set_defaults(run=_cmd_run, parser=run)
+    cmp = sub.add_parser("compare", help="one body's reports across years: X2/X3, copied text, changed "
+                         "figures, derived measures, an HTML report")
+    cmp.add_argument("source", help="an extract or run folder, a SQLite file or a postgresql:// URL")
+    cmp.add_argument("--out", required=True, help="output folder: index.html, bodies/, CSV and Parquet")
+    cmp.add_argument("--aliases", help="CSV of name, canonical name: names of one body that the rules "
+                     "cannot tell are one")
+    cmp.set_defaults(run=_cmd_compare, parser=cmp)
     review_cli.add_parser(sub)
     return parser
 

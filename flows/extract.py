@@ -1,6 +1,7 @@
 """`nianbao extract` as a Prefect flow: find the files, skip what is already done, extract
 the rest in batches (one task per batch, so Prefect's per-task cost is paid per ~50
-documents, not per document), then rebuild the CSVs and the run summary.
+documents, not per document), then rebuild the CSVs and the run summary. What is to do is
+decided in flows.resume, which the CLI runs first: with nothing to do, no flow starts.
 
 With an LLM endpoint, a batch hands back the documents that have sections to ask about,
 and the flow's own process asks their questions on a few threads while the workers go on
@@ -18,13 +19,11 @@ import math
 import multiprocessing
 import os
 import signal
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,123 +33,22 @@ from prefect.futures import wait
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from extractors.llm.settings import Mode
-from extractors.pipeline import EXTRACTOR_VERSION, Draft, finish, first_pass, sha256_of, unasked
-from extractors.readers import MAX_BYTES
-from extractors.readers.pictures import pictures_folder
+from extractors.pipeline import EXTRACTOR_VERSION, Draft, finish, first_pass, unasked
 from extractors.result import DocumentResult
 
-from . import outputs, sandbox
+from . import outputs, resume, sandbox
 from .prefect_api import api_for_runs, stop_local_api
+from .resume import Job, default_workers, llm_summary, plan_inputs, summarise
+
+# The planning step moved to flows.resume (the CLI plans before Prefect starts); its names
+# stay reachable from here, where callers and tests have found them.
+discover, plan, sha256_of, MAX_BYTES = resume.discover, resume.plan, resume.sha256_of, resume.MAX_BYTES
 
 MAX_BATCH = 50
 TASK_RUNNER_ENV = "NIANBAO_TASK_RUNNER"
 
 Progress = Callable[[int, int], None]  # (documents done, documents to do)
-
-
-@dataclass(frozen=True)
-class Job:
-    path: str
-    json_name: str
-    size: int
-    sha256: str  # "" when not hashed: over the size limit, or unreadable
-
-
-# -- finding the inputs -----------------------------------------------------------------
-
-def discover(paths: list[str], out: Path) -> list[Path]:
-    """Files named directly, plus every regular file under folders named (recursively),
-    minus hidden files and folders, our own output folders, JSON files (our outputs and
-    gold labels are JSON, no report is), and the folders of a saved web page's pictures
-    (page_files/ beside page.html: read with the page, not as reports of their own).
-    Raises FileNotFoundError for a path that does not exist."""
-    out = out.resolve()
-    found: dict[Path, Path] = {}
-
-    def skip_dir(folder: Path) -> bool:
-        return folder.resolve() == out or outputs.is_output_dir(folder) or _page_resources(folder)
-
-    for given in map(Path, paths):
-        if given.is_dir():
-            if skip_dir(given):
-                continue
-            for root, dirs, files in os.walk(given):
-                dirs[:] = sorted(d for d in dirs
-                                 if not d.startswith(".") and not skip_dir(Path(root, d)))
-                for name in sorted(files):
-                    path = Path(root, name)
-                    # is_file() drops FIFOs and sockets (reading one would hang) and broken links
-                    if not name.startswith(".") and not name.endswith(".json") and path.is_file():
-                        found.setdefault(path.resolve(), path)
-        elif given.is_file():
-            found.setdefault(given.resolve(), given)
-        elif given.exists():
-            raise ValueError(f"{given}: not a regular file or a folder")
-        else:
-            raise FileNotFoundError(f"{given}: no such file or folder")
-    return list(found.values())
-
-
-def _page_resources(folder: Path) -> bool:
-    """page_files/ (or page.files/) next to page.html or page.htm, as browsers save a page."""
-    for suffix in ("_files", ".files"):
-        if folder.name.endswith(suffix):
-            stem = folder.name[: -len(suffix)]
-            return any((folder.parent / f"{stem}{ext}").is_file() for ext in (".html", ".htm"))
-    return False
-
-
-def plan(names: dict[Path, str], out: Path, force: bool, mode: Mode = "off",
-         reader: str | None = None) -> tuple[list[Job], list[Job]]:
-    """Split the inputs (file → JSON name) into jobs to run and jobs whose JSON is current.
-    `mode` and `reader` (the LLM client's identity, None without one): what this run asks."""
-    todo, done = [], []
-    for path, json_name in names.items():
-        size, sha = 0, ""
-        try:
-            size = path.stat().st_size
-            if size <= MAX_BYTES:  # a file over the limit is refused unread, so never hashed
-                sha = sha256_of(path)
-        except OSError:
-            pass  # gone or unreadable: the task records the error when extraction fails too
-        job = Job(str(path), json_name, size, sha)
-        current = (not force and _is_current(out / json_name, sha, mode, reader)
-                   and not _pictures_since(path, out / json_name))
-        (done if current else todo).append(job)
-    return todo, done
-
-
-def _pictures_since(path: Path, json_path: Path) -> bool:
-    """Whether pictures came into a page's <stem>_files/ folder after its JSON was written:
-    a harvest gets a picture it failed to get before, and the page (unchanged) is read again."""
-    try:
-        return pictures_folder(path).stat().st_mtime_ns > json_path.stat().st_mtime_ns
-    except OSError:  # no such folder (most files), or no JSON yet
-        return False
-
-
-def _is_current(json_path: Path, sha: str, mode: Mode, reader: str | None) -> bool:
-    head = outputs.read_record_header(json_path)
-    return (head is not None and head["sha256"] == sha
-            and head["extractor_version"] == EXTRACTOR_VERSION
-            # a crash of ours or a failed read may not happen again: retried, not kept
-            and head["error_code"] not in ("internal", "io_error")
-            and (head["status"] != "ok" or _llm_current(head, mode, reader)))
-
-
-def _llm_current(head: dict, mode: Mode, reader: str | None) -> bool:
-    """Whether a record's LLM step is what this run would do: same mode, and, with an
-    endpoint now, every section answered by this same model and prompt (an error or the
-    budget left some unanswered: asked again; the cache makes earlier answers free). A
-    record made without the LLM is current for `fallback` when it has nothing to ask."""
-    record = head["llm"]
-    if mode == "off" or (record is None and mode == "fallback" and not head["unsettled"]):
-        return True
-    if not record or record.get("mode") != mode:
-        return False
-    answers = record.get("answers") or []
-    return reader is None or not answers or (
-        record.get("reader") == reader and all(a.get("status") in ("answered", "cached") for a in answers))
+Stage = Callable[[str], None]  # the stage a `run` has come to: harvest, extract, store, export
 
 
 def batch_size_for(n: int, workers: int) -> int:
@@ -251,12 +149,42 @@ def ask_and_finish(job: Job, draft: Draft, llm, out: Path) -> float:
 # Where progress goes is the caller's business, not a flow parameter: parameters travel to
 # the API and, with a process pool, get pickled into every worker (a live progress bar can't).
 _progress_to: ContextVar[Progress | None] = ContextVar("progress_to", default=None)
+_stage_to: ContextVar[Stage | None] = ContextVar("stage_to", default=None)
+# The plan the CLI made before Prefect started (flows.resume), keyed by what it was made for:
+# the flow takes it rather than hashing every input a second time.
+_planned: ContextVar[tuple | None] = ContextVar("planned", default=None)
 
 
 def _progress() -> Progress | None:
     # The flow function is pickled by value for process workers, with the globals it names;
     # a ContextVar cannot be pickled, a module-level function is pickled by reference.
     return _progress_to.get()
+
+
+@contextmanager
+def showing(progress: Progress | None, stage: Stage | None = None) -> Iterator[None]:
+    """While open, the flows run in this thread report documents done to `progress` and,
+    for `run`, the stage they come to, to `stage`."""
+    tokens = _progress_to.set(progress), _stage_to.set(stage)
+    try:
+        yield
+    finally:
+        _progress_to.reset(tokens[0])
+        _stage_to.reset(tokens[1])
+
+
+def report_stage(name: str) -> None:
+    """Tell the caller's progress display which stage a `run` has come to."""
+    shown = _stage_to.get()
+    if shown:
+        shown(name)
+
+
+def _plan(paths: list[str], out: Path, force: bool, mode: Mode, reader: str | None):
+    given = _planned.get()
+    if given and given[0] == (tuple(paths), str(out), force, mode):
+        return given[1]
+    return plan_inputs(paths, out, force, mode, reader)
 
 
 @flow(name="nianbao-extract")
@@ -287,8 +215,7 @@ def extract_documents(paths: list[str], out: str, force: bool = False, batch_siz
 
     llm = _llm_client(llm_mode)
     paths = [path_from_param(p) for p in paths]
-    names = outputs.json_names(discover(paths, out_dir))
-    todo, skipped = plan(names, out_dir, force, llm_mode, llm.identity if llm else None)
+    names, todo, skipped = _plan(paths, out_dir, force, llm_mode, llm.identity if llm else None)
     phases = {"plan": time.perf_counter() - clock}
     workers = workers or default_workers()
     size = batch_size or batch_size_for(len(todo), workers)
@@ -303,11 +230,11 @@ def extract_documents(paths: list[str], out: str, force: bool = False, batch_siz
     for name, err in unprocessed.items():
         logger.error("%s: not processed (%s); the next run retries it", name, err)
 
-    stats, unreadable = outputs.rebuild_tables(out_dir)
+    stats, unreadable = outputs.rebuild_tables(out_dir, {n: str(p) for p, n in names.items()})
     phases["tables"] = time.perf_counter() - clock - phases["plan"] - phases["extract"]
-    summary = _summary(paths, out_dir, names, todo, skipped, stats, unreadable, unprocessed,
-                       seconds, started, phases, size, workers)
-    summary["llm"] = _llm_summary(llm_mode, llm, stats)
+    summary = summarise(paths, out_dir, names, todo, skipped, stats, unreadable, unprocessed,
+                        seconds, started, phases, size, workers)
+    summary["llm"] = llm_summary(llm_mode, llm, stats)
     outputs.write_summary(out_dir, summary)
     return summary
 
@@ -379,66 +306,6 @@ def _llm_client(mode: Mode):
     return LlmClient(settings) if settings else None
 
 
-def _llm_summary(mode: Mode, llm, stats: dict[str, dict]) -> dict:
-    """This run's requests and tokens (the client's counts), and the sections of every
-    document in the output folder by what became of them."""
-    sections = Counter()
-    for s in stats.values():
-        sections.update(s["llm_sections"])
-    totals = llm.totals if llm else Counter()
-    return {"mode": mode, "reader": llm.identity if llm else None,
-            "documents_asked": sum(1 for s in stats.values() if s["llm_sections"]),
-            "sections": dict(sections),
-            **{k: totals.get(k, 0) for k in ("requests", "prompt_tokens", "completion_tokens",
-                                             "answered", "cached", "errors", "over_budget")}}
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _summary(paths, out: Path, names, todo, skipped, stats, unreadable, unprocessed,
-             seconds, started, phases, batch_size, workers) -> dict:
-    skipped_names = {j.json_name for j in skipped}
-    run_stats = [stats[n] for n in names.values() if n in stats and n not in unprocessed]
-    status = Counter(s["status"] for s in run_stats)
-    failures = Counter()
-    for s in run_stats:
-        failures.update(s["rule_failures"])
-    return {
-        "generator": "nianbao extract",
-        "extractor_version": EXTRACTOR_VERSION,
-        "inputs": [str(p) for p in paths],
-        "out": str(out),
-        "started": started.isoformat(timespec="seconds"),
-        "seconds": round(sum(phases.values()), 2),
-        "phase_seconds": {k: round(v, 2) for k, v in phases.items()},
-        # the documents' own time in the workers; the rest of the extract phase is overhead
-        "extract_seconds": round(sum(seconds.values()), 2),
-        "workers": workers,
-        "batch_size": batch_size,
-        "batches": math.ceil(len(todo) / batch_size) if todo else 0,
-        "documents": {
-            "total": len(names), "extracted": len(todo) - len(unprocessed),
-            "skipped": len(skipped), "unprocessed": len(unprocessed),
-            **{k: status.get(k, 0) for k in ("ok", "not_a_report", "error")},
-        },
-        "errors_by_code": dict(Counter(s["error_code"] for s in run_stats if s["status"] == "error")),
-        # documents read without some part of them (DocumentResult.warnings)
-        "parts_left_out": sum(1 for s in run_stats if s.get("warnings")),
-        "fields": sum(s["fields"] for s in run_stats),
-        "flagged": sum(s["flagged"] for s in run_stats),
-        "rule_failures": {b: failures.get(b, 0) for b in ("source", "extraction")},
-        "csv_documents": len(stats),
-        "unreadable_json": unreadable,
-        "files": [{"path": str(path), "json": name, "skipped": name in skipped_names,
-                   "status": "unprocessed" if name in unprocessed else stats.get(name, {}).get("status"),
-                   "error_code": stats.get(name, {}).get("error_code"),
-                   "seconds": round(seconds[name], 3) if name in seconds else None}
-                  for path, name in names.items()],
-    }
-
-
 # -- running it -------------------------------------------------------------------------
 
 def make_task_runner(spec: str | None, workers: int) -> TaskRunner:
@@ -465,8 +332,17 @@ def make_task_runner(spec: str | None, workers: int) -> TaskRunner:
 
 
 def _worker_init() -> None:
-    # SIGTERM as SystemExit, so a worker stopped mid-write still removes its temp file
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGTERM, _leave_worker)
+    # Ctrl-C reaches the whole process group: the CLI ends the workers itself (SIGTERM), and a
+    # KeyboardInterrupt here would only print a traceback under its one-line message
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _leave_worker(signum, _frame) -> None:
+    """A worker told to stop removes the temp file it may be writing and leaves at once: not
+    by SystemExit, which Prefect's task engine would log as a crash, traceback and all."""
+    outputs.remove_open_temps()
+    os._exit(128 + signum)
 
 
 def stop_run_processes(grace: float = 2.0) -> None:
@@ -485,13 +361,15 @@ def stop_run_processes(grace: float = 2.0) -> None:
 
 def run_extract(paths: list[str], out: str, runner: TaskRunner, *, workers: int | None = None,
                 force: bool = False, batch_size: int | None = None,
-                progress: Progress | None = None, llm_mode: Mode = "off") -> dict:
-    """The flow on `runner`, with the API server shared by all its workers."""
-    token = _progress_to.set(progress)
+                progress: Progress | None = None, llm_mode: Mode = "off",
+                planned: tuple | None = None) -> dict:
+    """The flow on `runner`, with the API server shared by all its workers. `planned`:
+    flows.resume.plan_inputs's answer for these paths, made before Prefect started."""
+    token = _planned.set(((tuple(paths), str(Path(out)), force, llm_mode), planned) if planned else None)
     try:
-        with api_for_runs():
+        with showing(progress), api_for_runs():
             return extract_flow.with_options(task_runner=runner)(
                 [path_param(p) for p in paths], out, force=force, batch_size=batch_size,
                 workers=workers, llm_mode=llm_mode)
     finally:
-        _progress_to.reset(token)
+        _planned.reset(token)

@@ -29,7 +29,7 @@ from extractors.dictionary import FIELD_COLUMNS, RULE_COLUMNS, field_entries, ru
 from extractors.llm.asks import unsettled_sections
 from extractors.result import DocumentResult, RuleResult, os_text
 
-from . import tables, workbook
+from . import duplicates, tables, workbook
 from .tables import csv_text, spreadsheet_cell
 
 SUMMARY = "summary.json"
@@ -192,6 +192,16 @@ def iter_results(out: Path) -> Iterator[tuple[Path, DocumentResult | None]]:
             yield path, None
 
 
+def grouped_results(out: Path) -> Iterator[tuple[Path, DocumentResult | None, duplicates.Placement | None]]:
+    """iter_results, each report with its place among the reports of its body and year
+    (flows.duplicates), flagged where another of them prints other figures. The folder is
+    read twice: once to group (only the figures are kept), once to hand the results out."""
+    placed = duplicates.place_results((document_id(p), r) for p, r in iter_results(out) if r is not None)
+    for path, result in iter_results(out):
+        placement = placed.get(document_id(path))
+        yield path, result and duplicates.flag(result, placement), placement
+
+
 def document_id(json_path: Path) -> str:
     """The `document` column of the CSVs: the JSON's own name without `.json`, which is the
     file name except where two inputs shared one."""
@@ -296,10 +306,11 @@ def _bbox(bbox) -> str:
     return "" if bbox is None else " ".join(f"{v:g}" for v in bbox)
 
 
-def document_stats(result: DocumentResult) -> dict:
+def document_stats(result: DocumentResult, placement: duplicates.Placement | None = None) -> dict:
     failures = Counter(r.blame or "unknown" for r in result.rules if r.status == "fail")
     llm = result.llm
     return {"status": result.status, "error_code": result.error_code,
+            "group": placement.group if placement else None, "role": placement.role if placement else None,
             "fields": len(result.fields), "flagged": len({i.field for i in result.review}),
             "rule_failures": dict(failures), "warnings": len(result.warnings),
             "llm_sections": Counter(a.status for a in llm.answers) if llm else Counter(),
@@ -310,7 +321,9 @@ def document_stats(result: DocumentResult) -> dict:
 def rebuild_tables(out: Path, paths: dict[str, str] | None = None) -> tuple[dict[str, dict], list[str]]:
     """Rewrite the dataset in `out` from every per-document JSON there: the tables fields,
     reports and rules (flows.tables; CSV and Parquet), review.csv, the dictionary and the
-    workbook. `paths`: the input file of a JSON (by its name), where known.
+    workbook. `paths`: the input file of a JSON (by its name), where known. Of several
+    reports of one body and year the wide table holds the primary, and the fields they print
+    differently are flagged on each (flows.duplicates).
 
     Returns each document's stats keyed by JSON file name, and the JSON files that could
     not be read as results (they are left out of the tables)."""
@@ -323,17 +336,18 @@ def rebuild_tables(out: Path, paths: dict[str, str] | None = None) -> tuple[dict
         rules = TableSink(stack, out, RULES, tables.RULES_SCHEMA)
         review = stack.enter_context(dataset_csv(out / REVIEW_CSV))
         review.writerow(REVIEW_COLUMNS)
-        for path, result in iter_results(out):
+        for path, result, placement in grouped_results(out):
             if result is None:
                 unreadable.append(path.name)
                 continue
             doc = document_id(path)
             head = tables.report_head(doc, result)
-            fields.add_all(tables.tidy_rows(head, result))
-            reports.add(tables.wide_row(doc, result, paths.get(path.name)))
-            rules.add_all(tables.rule_rows(head, result))
+            fields.add_all(tables.tidy_rows(head, result, placement))
+            if duplicates.in_wide_table(placement and placement.role):
+                reports.add(tables.wide_row(doc, result, paths.get(path.name), placement))
+            rules.add_all(tables.rule_rows(head, result, placement))
             review.writerows(review_rows(doc, result))
-            stats[path.name] = document_stats(result)
+            stats[path.name] = document_stats(result, placement)
         for table in (fields, reports, rules):
             table.flush()
     write_dictionary(out)

@@ -28,8 +28,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extractors.llm.settings import Mode
 
 from . import export as exports
-from . import outputs, store
-from .extract import extract_documents, start_worker
+from . import groups_db, outputs, store
+from .extract import extract_documents, report_stage, start_worker
 from .harvest import coverage as cover
 from .harvest.raw_store import RawStore
 from .harvest_flow import harvest_flow
@@ -73,6 +73,7 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     phases: dict[str, float] = {}
     warming = [start_worker.submit() for _ in range(workers)]  # the workers start during the harvest
 
+    report_stage("harvest")
     harvested = harvest_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=threads))(
         manifest, str(raw_dir), allow_hosts=allow_hosts, refresh=refresh, threads=threads, timeout=timeout,
         per_host=per_host, per_host_rpm=per_host_rpm)
@@ -84,17 +85,21 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
     paths = [r["path"] for r in reports]
     for future in warming:
         future.wait()
+    report_stage("extract")
     extracted = extract_documents(paths, str(documents), force=force, workers=workers,
                                   llm_mode=llm_mode) if paths else None
     phases["extract"] = time.perf_counter() - clock - sum(phases.values())
 
     names = {str(p): n for p, n in outputs.json_names(map(Path, paths)).items()}
+    report_stage("store")
     stored = store_results(db_url, documents, reports, names, run_id)
+    grouped = groups_db.regroup(engine)  # the database's reports of one body and year
     entries = harvested["coverage"]
     cover.check_extracted(entries, _facts(documents, reports, names))
     store.save_coverage(engine, run_id, entries)
     (out_dir / "export").mkdir(exist_ok=True)  # coverage.csv first: the export's workbook takes it in
     cover.write_coverage(entries, out_dir / "export" / cover.COVERAGE_CSV)
+    report_stage("export")
     files = exports.export(engine, out_dir / "export")
     phases["store"] = time.perf_counter() - clock - sum(phases.values())
     summary = {
@@ -105,7 +110,7 @@ def run_flow(manifest: str, out: str, raw: str | None = None, db: str | None = N
         "coverage_counts": cover.counts(entries), "coverage": entries,
         "extract": {k: extracted[k] for k in ("documents", "fields", "flagged", "rule_failures",
                                                "extract_seconds", "llm")} if extracted else None,
-        "store": stored, "database": _redacted(db_url), "exports": [str(f) for f in files],
+        "store": stored, "duplicates": grouped, "database": _redacted(db_url), "exports": [str(f) for f in files],
     }
     store.finish_run(engine, run_id, summary)
     engine.dispose()

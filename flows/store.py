@@ -33,6 +33,10 @@ The schema, for plain SQL (JSON is stored as text):
                   fetch failed, not a report, year mismatch, agency mismatch, duplicate, no
                   report found), reason, reports, sha256 (space-separated), run_id → runs (the
                   run that saw it last); one row per manifest row
+    report_groups report_id → reports, group_key (the body's canonical key/year), role (primary,
+                  duplicate, conflict), primary_id → reports, review (JSON [{field, reason}]: the
+                  fields another report of the group prints otherwise); rewritten whole after
+                  each store (flows.groups_db); a report in no group has no row
 
 Child rows go with their report (ON DELETE CASCADE). For example, one figure across reports:
 
@@ -173,6 +177,15 @@ coverage = Table(
     Column("sha256", Text, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id")),
     Index("coverage_row", "url", "agency", "year"),
+)
+
+report_groups = Table(
+    "report_groups", metadata,
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_key", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("primary_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("review", Text, nullable=False),
 )
 
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can upsert

@@ -5,8 +5,12 @@
   key, section, value_num (numbers), value_text (text), confidence, flagged, method, origin
   (where the value came from), decision and reviewer (a reviewer's decision, if any);
 - reports, wide: one row per report, its record, then one typed column per field key of
-  either template (2019's in the spec's order, then those only 2021 has);
+  either template (2019's in the spec's order, then those only 2021 has); of several
+  reports of one body and year, only the primary;
 - rules: one row per report, rule and scope: status, blame, fields, detail.
+
+The tidy and rules rows end in group and role, as does the wide table's record: the report
+among those of its body and year (flows.duplicates), primary, duplicate or conflict.
 
 What goes in a cell, and how a cell is written in a CSV; the writing itself is in
 flows.outputs. No I/O here.
@@ -24,21 +28,26 @@ from extractors.result import DocumentResult, FieldProvenance, os_text
 from extractors.standard_model import MONEY_KEYS, is_numeric_key, section_of
 from extractors.template.values import in_range
 
+from .duplicates import Placement
+
 KEYS = all_keys()
 RANK = {key: i for i, key in enumerate(KEYS)}
 
 _HEAD = [("agency", pa.string()), ("year", pa.int64()), ("template", pa.string()),
          ("document", pa.string()), ("sha256", pa.string())]
+# Last in every table: the report among those of its body and year (flows.duplicates), its
+# group, and primary, duplicate or conflict; null for a document in no group.
+_GROUPING = [("group", pa.string()), ("role", pa.string())]
 
 TIDY_SCHEMA = pa.schema(_HEAD + [
     ("key", pa.string()), ("section", pa.string()), ("value_num", pa.float64()),
     ("value_text", pa.string()), ("confidence", pa.float64()), ("flagged", pa.bool_()),
     ("method", pa.string()), ("origin", pa.string()), ("decision", pa.string()),
-    ("reviewer", pa.string())])
+    ("reviewer", pa.string())] + _GROUPING)
 
 RULES_SCHEMA = pa.schema(_HEAD + [
     ("rule", pa.string()), ("scope", pa.string()), ("status", pa.string()), ("blame", pa.string()),
-    ("fields", pa.list_(pa.string())), ("detail", pa.string())])
+    ("fields", pa.list_(pa.string())), ("detail", pa.string())] + _GROUPING)
 
 # The wide table's record of a report from `extract`: what its JSON knows (path: the input
 # file, where this run was given it). The database's record (flows.export) has more.
@@ -46,7 +55,7 @@ EXTRACT_RECORD = {
     "sha256": pa.string(), "document": pa.string(), "agency": pa.string(), "year": pa.int64(),
     "path": pa.string(), "format": pa.string(), "status": pa.string(), "error_code": pa.string(),
     "error": pa.string(), "template": pa.string(), "extractor_version": pa.string(),
-    "llm_requests": pa.int64(), "llm_tokens": pa.int64(),
+    "llm_requests": pa.int64(), "llm_tokens": pa.int64(), "group": pa.string(), "role": pa.string(),
 }
 
 
@@ -92,6 +101,11 @@ def report_head(doc: str, result: DocumentResult) -> list:
             result.template, doc, result.sha256 or None]
 
 
+def grouping(placement: Placement | None) -> list:
+    """The group and role columns, last in every table."""
+    return [placement.group, placement.role] if placement else [None, None]
+
+
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -102,7 +116,7 @@ def _held(value) -> bool:
     return not _number(value) or in_range(value)
 
 
-def tidy_rows(head: list, result: DocumentResult) -> list[list]:
+def tidy_rows(head: list, result: DocumentResult, placement: Placement | None = None) -> list[list]:
     flagged = {item.field for item in result.review}
     rows = []
     for key, value in sorted(result.fields.items(), key=lambda kv: RANK.get(kv[0], len(RANK))):
@@ -110,7 +124,7 @@ def tidy_rows(head: list, result: DocumentResult) -> list[list]:
         rows.append([*head, key, section_of(key), float(value) if _number(value) and _held(value) else None,
                      value if isinstance(value, str) else None, result.confidence.get(key),
                      key in flagged or not _held(value), prov.method if prov else None,
-                     provenance_origin(prov), None, None])
+                     provenance_origin(prov), None, None, *grouping(placement)])
     return rows
 
 
@@ -127,11 +141,12 @@ def wide_value(key: str, value):
     return float(value)
 
 
-def rule_rows(head: list, result: DocumentResult) -> list[list]:
-    return [[*head, r.rule, r.scope, r.status, r.blame, list(r.fields), r.detail] for r in result.rules]
+def rule_rows(head: list, result: DocumentResult, placement: Placement | None = None) -> list[list]:
+    return [[*head, r.rule, r.scope, r.status, r.blame, list(r.fields), r.detail, *grouping(placement)]
+            for r in result.rules]
 
 
-def wide_row(doc: str, result: DocumentResult, path: str | None) -> list:
+def wide_row(doc: str, result: DocumentResult, path: str | None, placement: Placement | None = None) -> list:
     llm = result.llm
     head = report_head(doc, result)
     record = {"sha256": result.sha256 or None, "document": doc, "agency": head[0], "year": head[1],
@@ -139,7 +154,8 @@ def wide_row(doc: str, result: DocumentResult, path: str | None) -> list:
               "error_code": result.error_code, "error": result.error, "template": result.template,
               "extractor_version": result.extractor_version,
               "llm_requests": llm.requests if llm else 0,
-              "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0}
+              "llm_tokens": llm.prompt_tokens + llm.completion_tokens if llm else 0,
+              **dict(zip(("group", "role"), grouping(placement)))}
     return [record[c] for c in EXTRACT_RECORD] + [wide_value(k, result.fields.get(k)) for k in KEYS]
 
 

@@ -290,7 +290,7 @@ def test_rebuild_tables(tmp_path):
     assert unreadable == ["stray.json"]
     assert stats["a.pdf.json"] == {"status": "ok", "error_code": None, "fields": 3, "flagged": 1,
                                    "rule_failures": {"source": 1}, "warnings": 0, "llm_sections": {},
-                                   "llm_requests": 0, "llm_tokens": 0}
+                                   "llm_requests": 0, "llm_tokens": 0, "group": None, "role": None}
     rows = {r["key"]: r for r in csv.DictReader((tmp_path / outputs.FIELDS_CSV).open(encoding="utf-8-sig"))}
     assert [rows["requests.new.total"][c] for c in ("document", "template", "value_num", "value_text",
                                                     "confidence", "flagged", "method", "origin")] == [

@@ -108,7 +108,7 @@ def test_numbers_the_dataset_cannot_hold_from_elsewhere_are_stored_null_and_flag
     engine = store.connect(store.database_url(None, tmp_path))
     store.save_result(engine, result, {}, store.start_run(engine, {}))
     export.export(engine, tmp_path / "dataset")
-    rows = {r["field"]: r for r in pq.read_table(tmp_path / "dataset" / "fields.parquet").to_pylist()}
+    rows = {r["key"]: r for r in pq.read_table(tmp_path / "dataset" / "fields.parquet").to_pylist()}
     for key in ("requests.new.natural", "requests.new.commercial", "active.fees.amount"):
         assert rows[key]["value_num"] is None and rows[key]["flagged"], key
     assert rows["requests.new.total"]["value_num"] == 7 and not rows["requests.new.total"]["flagged"]
@@ -158,7 +158,7 @@ def _dangerous(cell: str) -> bool:
 
 
 def _csv_cells(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # the dataset's CSVs have a BOM
         return list(csv.reader(fh))
 
 
@@ -220,18 +220,19 @@ def test_no_csv_cell_starts_a_formula_and_negative_numbers_stay_numbers(hostile)
                  hostile.out / "export" / "fields.csv", hostile.out / "export" / "reports.csv"):
         cells = _csv_cells(path)
         assert not [c for row in cells for c in row if _dangerous(c)], path.name
-    fields = {(r[0], r[2]): r[3] for r in _csv_cells(hostile.out / outputs.FIELDS_CSV)[1:]}
+    fields = {(r["document"], r["key"]): r["value_num"] or r["value_text"]
+              for r in csv.DictReader(open(hostile.out / outputs.FIELDS_CSV, encoding="utf-8-sig"))}
     doc = "'" + FORMULA_NAME
     assert fields[(doc, "meta.agency")] == "'" + FORMULA_AGENCY.replace(" ", "").replace("'", "")
     assert fields[(doc, "text.overview")].startswith("'" + FORMULA_TEXT)
     assert fields[(doc, "active.coercion.change")] == "-10"  # a number, not a formula
-    wide = {r["document"]: r for r in csv.DictReader(open(hostile.out / "export" / "reports.csv", encoding="utf-8"))}
+    wide = {r["document"]: r for r in csv.DictReader(open(hostile.out / "export" / "reports.csv", encoding="utf-8-sig"))}
     assert wide[doc]["agency"].startswith("'=cmd") and wide[doc]["active.coercion.change"] == "-10"
 
 
 def test_parquet_keeps_the_raw_text_and_holds_the_30_digit_count_as_a_flagged_null(hostile):
     rows = pq.read_table(hostile.out / "export" / "fields.parquet").to_pylist()
-    mine = {r["field"]: r for r in rows if r["document"] == FORMULA_NAME}
+    mine = {r["key"]: r for r in rows if r["document"] == FORMULA_NAME}
     assert mine["meta.agency"]["value_text"].startswith("=cmd")
     assert mine["text.overview"]["value_text"].startswith(FORMULA_TEXT)
     assert mine["requests.new.natural"]["value_num"] is None and mine["requests.new.natural"]["flagged"]

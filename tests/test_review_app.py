@@ -111,14 +111,14 @@ def test_decisions_are_kept_beside_the_machine_values_and_exported(served):
                                 if decided.get((i.report_id, i.field)) is None}
 
     client.post("/export", data={"csrf": token})
-    with open(folder / "export" / "fields.csv", encoding="utf-8") as fh:
-        rows = {(r["document"], r["field"]): r for r in csv.DictReader(fh)}
-    assert rows[("x1.pdf", first)]["value"] == "2" and rows[("x1.pdf", first)]["origin"] == "corrected"
+    with open(folder / "export" / "fields.csv", encoding="utf-8-sig") as fh:
+        rows = {(r["document"], r["key"]): r for r in csv.DictReader(fh)}
+    assert rows[("x1.pdf", first)]["value_num"] == "2" and rows[("x1.pdf", first)]["decision"] == "corrected"
     assert rows[("x1.pdf", first)]["reviewer"] == "tester"
-    assert rows[("x1.pdf", second)]["origin"] == "source_error"
-    assert rows[("x1.pdf", second)]["value"] == str(int(machine[second]))  # as printed
-    assert rows[("x1.pdf", third)]["origin"] == "accepted"
-    assert rows[("r4.html", "suit_direct.total")]["origin"] == "machine"
+    assert rows[("x1.pdf", second)]["decision"] == "source_error"
+    assert rows[("x1.pdf", second)]["value_num"] == str(int(machine[second]))  # as printed
+    assert rows[("x1.pdf", third)]["decision"] == "accepted"
+    assert rows[("r4.html", "suit_direct.total")]["decision"] == ""
 
     written = export_gold(engine, items, folder / "gold")
     assert [p.name for p in written] == ["x1.json"]  # the only report with every flag decided

@@ -341,14 +341,24 @@ def exported(engine, seeds, tmp_path):
 
 
 def read_csv(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # the dataset's CSVs have a BOM
         return list(csv.DictReader(fh))
+
+
+def csv_form(value) -> str:
+    """A value as the dataset's CSVs write it: whole numbers without '.0', text on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def test_export_tidy(exported):
     paths, folder, results = exported
-    assert paths == [folder / "fields.csv", folder / "fields.parquet",
-                     folder / "reports.csv", folder / "reports.parquet"]
+    assert paths == [folder / n for n in ("fields.csv", "fields.parquet", "reports.csv", "reports.parquet",
+                                          "rules.csv", "rules.parquet", "dictionary.csv", "rules_dictionary.csv",
+                                          "nianbao.xlsx")]
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in paths)  # no temp files
     table = pq.read_table(folder / "fields.parquet")
     assert table.schema.field("value_num").type == pa.float64()
@@ -360,16 +370,16 @@ def test_export_tidy(exported):
     by_result = {r.sha256: r for r in results}
     for row, csv_row in zip(rows, csv_rows):
         result = by_result[row["sha256"]]
-        value = result.fields[row["field"]]
+        value = result.fields[row["key"]]
         assert row["document"] == csv_row["document"] == result.document
         assert (row["value_text"] if isinstance(value, str) else row["value_num"]) == value
-        assert csv_row["value"] == ("" if value is None else str(value))
-        assert row["flagged"] == (row["field"] in {i.field for i in result.review})
+        assert csv_row["value_num" if isinstance(value, (int, float)) else "value_text"] == csv_form(value)
+        assert row["flagged"] == (row["key"] in {i.field for i in result.review})
         assert csv_row["flagged"] == ("true" if row["flagged"] else "false")
-        assert row["method"] == result.provenance[row["field"]].method
-        assert row["origin"] == csv_row["origin"] == "machine" and row["reviewer"] is None  # none reviewed
+        assert row["method"] == result.provenance[row["key"]].method
+        assert row["decision"] is row["reviewer"] is None and csv_row["decision"] == ""  # none reviewed
     # each report's fields in the spec's order
-    first = [r["field"] for r in rows if r["sha256"] == results[0].sha256]
+    first = [r["key"] for r in rows if r["sha256"] == results[0].sha256]
     assert first == list(field_keys("2019"))
 
 
@@ -399,7 +409,7 @@ def test_export_wide(exported):
             value = result.fields.get(key)
             assert row[key] == value, key
             assert isinstance(row[key], type(value)), key  # ints as ints, money as floats
-            assert csv_row[key] == ("" if value is None else str(value)), key
+            assert csv_row[key] == csv_form(value), key
     assert rows["b" * 64]["active.fees.amount"] == 1.25
     assert csv_by_sha["b" * 64]["active.fees.amount"] == "1.25"
     assert all(rows["e" * 64][k] is None for k in keys_2019)  # the error record: no fields
@@ -412,7 +422,7 @@ def test_failed_export_leaves_the_previous_files(exported, engine, monkeypatch):
     def broken(values, type_):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export, "_array", broken)  # fails at the first Parquet batch
+    monkeypatch.setattr(outputs, "parquet_array", broken)  # fails at the first Parquet batch
     with pytest.raises(RuntimeError, match="disk full"):
         export.export(engine, folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

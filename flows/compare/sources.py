@@ -149,7 +149,7 @@ def _reviewed(engine: Engine) -> Iterator:
     latest = (select(func.max(d.id).label("id")).where(d.action != "skip")
               .group_by(d.report_id, d.field).subquery())
     yield from _rows(engine, select(d.report_id, d.field, d.value_num, d.value_text)
-                     .where(d.id.in_(select(latest.c.id))))
+                     .where(d.id.in_(select(latest.c.id)), d.action != "undo"))  # undone: none
 
 
 def _rows(engine: Engine, query) -> Iterator[tuple]:

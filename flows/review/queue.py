@@ -20,10 +20,11 @@ from extractors.result import FieldProvenance
 from extractors.standard_model import MONEY_KEYS, is_numeric_key, section_of
 from extractors.template.values import MAX_DIGITS, in_range
 
-from ..store import decisions, fields, reports, review_items, rule_results, value_of, writing
+from ..store import decisions, fields, report_groups, reports, review_items, rule_results, value_of, writing
 
 ACTIONS = ("accept", "correct", "source_error", "skip")
 DECIDING = ("accept", "correct", "source_error")  # a skip leaves the field open
+UNDO = "undo"  # a row that cancels the field's earlier decisions (they stay in the trail)
 
 
 class BadValue(ValueError):
@@ -102,6 +103,10 @@ def load_items(engine: Engine) -> list[Item]:
         for rid, key, reason in conn.execute(select(review_items.c.report_id, review_items.c.field,
                                                     review_items.c.reason)):
             reasons[(rid, key)].append(reason)
+        # fields another report of the same body and year prints otherwise (flows.groups_db)
+        for rid, review in conn.execute(select(report_groups.c.report_id, report_groups.c.review)):
+            for item in json.loads(review):
+                reasons[(rid, item["field"])].append(item["reason"])
         for rid, rule, keys in conn.execute(select(rule_results.c.report_id, rule_results.c.rule,
                                                    rule_results.c.fields)
                                             .where(rule_results.c.status == "fail")):
@@ -126,6 +131,9 @@ def latest_decisions(engine: Engine, report_id: int | None = None) -> dict[tuple
     with engine.connect() as conn:
         for row in conn.execute(query):
             key = (row.report_id, row.field)
+            if row.action == UNDO:
+                latest.pop(key, None)  # open again, as if never decided
+                continue
             if row.action == "skip" and key in latest and latest[key].action != "skip":
                 continue  # a skip after a decision changes nothing
             latest[key] = Decision(row.action, value_of(row.field, row.value_num, row.value_text),

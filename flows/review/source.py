@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from .. import outputs, store
+from .. import groups_db, outputs, store
 
 
 class SourceError(ValueError):
@@ -59,4 +59,5 @@ def load_documents(engine: Engine, folder: Path) -> int:
             continue
         count += store.save_if_changed(engine, data, sha256, {"raw_path": str(Path(entry["path"]).resolve())},
                                        run_id, saved)
+    groups_db.regroup(engine)  # the reports of one body and year, what was just saved among them
     return count
