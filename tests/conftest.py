@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import struct
 import tempfile
@@ -28,13 +29,20 @@ GOLD = REPO / "eval" / "gold"
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
-    """`nianbao ARGV` in this process: (exit code, stdout)."""
+    """`nianbao ARGV` in this process: (exit code, stdout). The environment is put back after:
+    the CLI passes choices to its workers through it (--ocr-engine off sets NIANBAO_OCR), and
+    one test's choice must not switch OCR off for the tests after it."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
+    environ = dict(os.environ)
+    try:
+        with contextlib.redirect_stdout(out):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:
+                code = exit_.code
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
     return code, out.getvalue()
 
 
