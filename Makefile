@@ -21,13 +21,14 @@ test-deps:
 
 setup: system-deps $(BIN)/nianbao
 
-# The main job on the bundled reports (the real seeds; synthetic cases in every format,
-# scanned, and with tables pasted as pictures), no configuration: extract, check, flag,
-# then score against the gold labels. eval/unseen, the held-out scans no change is tuned
-# on, is scored on its own line: each eval ignores the predictions the other's gold lacks.
+# The main job on the bundled reports (the real seeds; synthetic cases in every format, in
+# the template variants real reports keep, scanned, and with tables pasted as pictures), no
+# configuration: extract, check, flag, then score against the gold labels. eval/unseen, the
+# held-out scans no change is tuned on, is scored on its own line: each eval ignores the
+# predictions the other's gold lacks.
 demo: setup
-	$(BIN)/nianbao extract eval/seeds eval/cases eval/scans eval/pictables eval/unseen --out out/eval
-	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold eval/scans/gold eval/pictables/gold --pred out/eval
+	$(BIN)/nianbao extract eval/seeds eval/cases eval/variants eval/scans eval/pictables eval/unseen --out out/eval
+	$(BIN)/nianbao eval --gold eval/gold eval/cases/gold eval/variants/gold eval/scans/gold eval/pictables/gold --pred out/eval
 	@echo "eval/unseen (held-out scans: other fonts, layout programs and scan styles):"
 	$(BIN)/nianbao eval --gold eval/unseen/gold --pred out/eval
 

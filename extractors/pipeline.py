@@ -25,7 +25,7 @@ from .template import extract_fields
 
 # Bump when a change to reading or extraction can change results: reruns redo documents
 # whose recorded version differs.
-EXTRACTOR_VERSION = "0.4.0"
+EXTRACTOR_VERSION = "0.5.0"
 
 
 @dataclass
