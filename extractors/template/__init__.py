@@ -19,6 +19,7 @@ from .requests_table import is_requests_table, read_requests
 from .rows import (CONF_ROW_MISSING, CONF_TABLE_ABSENT, CONF_TABLE_NOT_FOUND, RowView,
                    absent_reading, table_rows)
 from .sections import Section, split_sections, text_readings
+from .confirm import confirm_by_arithmetic
 from .settle import cells_with_candidates, settle_by_rules
 
 _TABLE_NAMES = {"active": "二", "requests": "三", "appeals": "四"}
@@ -83,6 +84,7 @@ def extract_fields(doc: Document) -> Extraction:
     # OCR's doubtful figures chosen among their readings by the tables' rules, before
     # anything else judges them (rules, review, the LLM's asks)
     settle_by_rules(readings, cells_with_candidates(readings, doc.tables()), template)
+    confirm_by_arithmetic(readings, template)
     _fill_missing(readings, template, found, sections)
 
     readings["meta.template"] = _meta("meta.template", template, 0.99 if template_from_tables else 0.6,
