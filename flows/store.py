@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -238,9 +240,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     # WAL is kept in the file: set it once. Setting it takes a lock that busy_timeout does
-    # not wait for, so processes opening the database at once would fail.
-    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        cursor.execute("PRAGMA journal_mode = WAL")
+    # not wait for: processes opening a new database at once all find it unset, and all but
+    # one are refused, so they wait and look again (by then it is usually set).
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
     # WAL with NORMAL: a commit survives a killed process; only a power cut may lose the last
     # few, never half of one (a rerun redoes them). FULL would fsync every report.
     cursor.execute("PRAGMA synchronous = NORMAL")
