@@ -10,6 +10,7 @@ import os
 import shutil
 import struct
 import tempfile
+import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -26,6 +27,37 @@ prepare_prefect_env(Path(tempfile.gettempdir()) / "nianbao-test-prefect")
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "eval" / "seeds"
 GOLD = REPO / "eval" / "gold"
+
+PG_ENV = "NIANBAO_TEST_POSTGRES"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A results database for one test: SQLite in tmp_path, and PostgreSQL where
+    NIANBAO_TEST_POSTGRES names one (a schema of its own, dropped after); skipped if not."""
+    from sqlalchemy import create_engine, text
+
+    from flows import store
+
+    if request.param == "sqlite":
+        yield store.database_url(None, tmp_path)
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set (export {PG_ENV}=$(bash scripts/postgres.sh | tail -n1))")
+    base = store.database_url(base, tmp_path)
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:  # libpq's options: every connection of the test works in its own schema
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:

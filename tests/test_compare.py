@@ -5,14 +5,12 @@ NIANBAO_TEST_POSTGRES names one)."""
 from __future__ import annotations
 
 import csv
-import os
 import re
-import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from compare_cases import result, series, write
 from extractors.standard_model import APPLICANT_COLUMNS
@@ -21,7 +19,6 @@ from flows.cli import main
 from flows.compare import tables
 from flows.compare.reuse import section_reuse
 
-PG_ENV = "NIANBAO_TEST_POSTGRES"
 BODY = "淮安市洪泽区人民政府"
 
 
@@ -253,29 +250,7 @@ def test_reports_read_by_the_extractor(tmp_path):
     assert reuse["report"] >= 0.9
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield store.database_url(None, tmp_path / "run")
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (export {PG_ENV}=$(bash scripts/postgres.sh | tail -n1))")
-    base = store.database_url(base, tmp_path)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def test_a_database_source_gets_the_results_too(tmp_path, db_url):
-    (tmp_path / "run").mkdir()
     years = series(BODY, [2021, 2022, 2023])
     years[2023]["requests.carried.social"] = 3
     engine = store.connect(db_url)
@@ -284,7 +259,7 @@ def test_a_database_source_gets_the_results_too(tmp_path, db_url):
         store.save_result(engine, result("洪泽区人民政府" if y == 2022 else BODY, y, f), {}, run_id)
     store.save_result(engine, result(BODY, 2020, years[2021], document="x.pdf").model_copy(
         update={"status": "error", "fields": {}}), {}, run_id)
-    source = str(tmp_path / "run") if db_url.startswith("sqlite") else db_url
+    source = str(tmp_path) if db_url.startswith("sqlite") else db_url  # a run folder, or the URL
     for attempt in range(2):  # a second run replaces the first one's rows
         out = run_compare(source, tmp_path / f"out{attempt}")
         assert failures(out["checks"]) == {"X2 column social": "source"}

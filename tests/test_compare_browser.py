@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 import pytest
 
+from browser import headless_chromium
 from compare_cases import result, series, write
 from flows.cli import main
 
@@ -26,20 +26,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 @pytest.fixture()
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    profile = tempfile.mkdtemp(prefix="nianbao-chromium-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    try:
+    with headless_chromium(CHROMIUM, CHROMEDRIVER, console_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _errors(driver) -> list[dict]:

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import Row, create_engine, func, inspect, select, text
+from sqlalchemy import Row, create_engine, func, inspect, select
 
 from conftest import REPO, SEEDS
 from extractors.pipeline import extract_file
@@ -28,29 +25,12 @@ from extractors.standard_model import field_keys, is_numeric_key
 from flows import export, outputs, store
 from flows.store import fields, reports, review_items, rule_results
 
-PG_ENV = "NIANBAO_TEST_POSTGRES"
 TABLES = {"runs", "reports", "fields", "rule_results", "review_items", "decisions"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield store.database_url(None, tmp_path)
-        return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (export {PG_ENV}=$(bash scripts/postgres.sh | tail -n1))")
-    base = store.database_url(base, tmp_path)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:  # libpq's options: every connection of the test works in its own schema
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.fixture
+def url(db_url) -> str:
+    return db_url
 
 
 @pytest.fixture
