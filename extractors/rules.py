@@ -66,15 +66,18 @@ def equations(template: str, older_other: bool = False) -> list[tuple[str, str, 
     return out
 
 
+def value_sum(readings: dict[str, Reading], keys: Iterable[str]) -> float:
+    """The sum of the readings' figures, a null or a missing reading counting as 0."""
+    return sum(v for k in keys if isinstance(v := readings[k].value if k in readings else None, (int, float)))
+
+
 class _Checker:
     def __init__(self, readings: dict[str, Reading], results: list[RuleResult]):
         self.readings = readings
         self.results = results
 
     def _value(self, key: str) -> float:
-        reading = self.readings.get(key)
-        value = reading.value if reading else None
-        return value if isinstance(value, (int, float)) else 0  # null counts as 0 in a sum
+        return value_sum(self.readings, (key,))
 
     def _stated(self, keys: list[str]) -> bool:
         """Whether the report prints any of these: a value, or a blank cell of a table it
@@ -98,7 +101,7 @@ class _Checker:
         keys = left + right
         if not self._stated(keys):
             return  # a table the report does not print has nothing to check
-        lhs, rhs = sum(self._value(k) for k in left), sum(self._value(k) for k in right)
+        lhs, rhs = value_sum(self.readings, left), value_sum(self.readings, right)
         ok = lhs == rhs
         # The working is spelled out for failures, which a person reads; passes say the sum.
         self._add(rule, scope, ok, keys,

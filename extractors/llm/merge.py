@@ -16,7 +16,7 @@ reading; where it disagrees it sends the field to review.
 from __future__ import annotations
 
 from ..result import FieldProvenance, LlmAnswer, Reading, RuleResult, Value
-from ..rules import TRUSTED
+from ..rules import TRUSTED, value_sum
 from .asks import SectionAsk
 from .grounding import figures_used, grounded, ignores_section
 
@@ -84,11 +84,7 @@ def confirm_by_rules(readings: dict[str, Reading], rules: list[RuleResult],
 
 def _vouch(readings: dict[str, Reading], rules: list[RuleResult]) -> bool:
     return bool(rules) and all(r.status == "pass" for r in rules) and any(
-        _sum(readings, r.fields) > 0 for r in rules)
-
-
-def _sum(readings: dict[str, Reading], keys: list[str]) -> float:
-    return sum(v for k in keys if isinstance(v := readings[k].value if k in readings else None, (int, float)))
+        value_sum(readings, r.fields) > 0 for r in rules)
 
 
 def _same(a: Value, b: Value) -> bool:

@@ -15,7 +15,7 @@ error or a misreading, confirms nothing.
 from __future__ import annotations
 
 from ..result import Reading
-from ..rules import TRUSTED, equations
+from ..rules import TRUSTED, equations, value_sum
 from ..standard_model import prints_older_other
 from .values import parse_value
 
@@ -57,7 +57,7 @@ def _pinned(readings: dict[str, Reading], left: list[str], right: list[str],
     unsure = [k for k in terms if doubtful(k)]
     if not unsure or not all(_countable(readings[k]) for k in unsure):
         return []
-    if _total(readings, left) != _total(readings, right):
+    if value_sum(readings, left) != value_sum(readings, right):
         return []
     if len(unsure) == 1:
         return unsure
@@ -76,6 +76,3 @@ def _countable(reading: Reading) -> bool:
     raw = (reading.prov.raw or "").strip()
     return reading.value is None and bool(raw) and parse_value(raw, "count").status == "blank"
 
-
-def _total(readings: dict[str, Reading], keys: list[str]) -> float:
-    return sum(v for k in keys if isinstance(v := readings[k].value, (int, float)))
